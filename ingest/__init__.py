@@ -1,0 +1,1 @@
+"""Ingest: readers for each file format, encoding detection, front matter and the pipeline."""

@@ -1,0 +1,138 @@
+"""From one file to a prepared document: read, clean, chunk, tokenise (no embedding yet)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.frontmatter import read_sidecar
+from ingest.readers import ReadResult, reader_for
+from kb.chunking import Layout, chunk_layout, detect_structure, layout_blocks
+from kb.errors import DocumentError
+from kb.library import passage_for_index
+from kb.models import CORE_FIELDS, Chunk, Document
+from kb.text import TextPipeline, normalize_for_index
+
+TYPE_HINTS = [
+    ("lesson", ("lesson", "教训", "复盘", "经验")),
+    ("sop", ("sop", "规范", "规程", "流程", "指引", "手册", "标准", "办法")),
+    ("case", ("case", "案例", "项目")),
+]
+
+
+@dataclass
+class PreparedDocument:
+    """A parsed document waiting for its chunk vectors."""
+
+    document: Document
+    chunks: list[Chunk]
+    passages: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def file_digest(data: bytes, sidecar: bytes) -> str:
+    return hashlib.sha256(data + b"\0" + sidecar).hexdigest()
+
+
+def guess_type(path: Path, title: str) -> str:
+    """case | sop | lesson from the folder names, then the title; `case` when nothing says."""
+    haystack = normalize_for_index(" ".join([*path.parent.parts[-2:], title]))
+    for doc_type, hints in TYPE_HINTS:
+        if any(hint in haystack for hint in hints):
+            return doc_type
+    return "case"
+
+
+def _first_title(text: str, layout_spans: list[Any]) -> str | None:
+    for span in layout_spans:
+        candidate = " ".join(text[span.start : span.end].split())
+        if candidate and len(candidate) <= 60:
+            return candidate
+        break
+    return None
+
+
+def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    tags = meta.get("tags") or []
+    meta["tags"] = [str(t) for t in (tags if isinstance(tags, list) else [tags])]
+    return meta
+
+
+def build_document(
+    *, path: Path, doc_id: str, read: ReadResult, layout: Layout, digest: str, fmt: str
+) -> Document:
+    """The Document row: metadata from front matter, sidecar and reader, text from the layout."""
+    meta = read.meta
+    title = meta.get("title") or read.title or _first_title(layout.text, detect_structure(layout))
+    title = str(title or path.stem)
+    core = {name: meta.get(name) for name in CORE_FIELDS}
+    return Document(
+        id=doc_id,
+        source=str(path),
+        format=fmt,
+        title=title,
+        type=str(core["type"] or guess_type(path, title)),
+        client=core["client"],
+        industry=core["industry"],
+        service_type=core["service_type"],
+        stage=core["stage"],
+        date=str(core["date"]) if core["date"] else None,
+        tags=meta["tags"],
+        confidentiality=str(meta.get("confidentiality") or "internal"),
+        meta={k: v for k, v in meta.items() if k != "id"},
+        content_hash=digest,
+        text=layout.text,
+    )
+
+
+def read_file(*, path: Path, data: bytes) -> tuple[str, ReadResult]:
+    """(format, reader result) of a file; DocumentError when it holds nothing usable."""
+    fmt, reader = reader_for(path)
+    if not data.strip():
+        raise DocumentError(f"{path.name}：文件为空")
+    read = reader(data, path.name)
+    if not read.blocks:
+        raise DocumentError("；".join(read.warnings) or f"{path.name}：没有可导入的文字内容")
+    sidecar_meta, _ = read_sidecar(path)
+    read.meta = _clean_meta({**read.meta, **sidecar_meta})
+    return fmt, read
+
+
+def prepare_document(
+    *, path: Path, fmt: str, read: ReadResult, doc_id: str, digest: str,
+    pipeline: TextPipeline, chunk_chars: int,
+) -> PreparedDocument:
+    """Clean, chunk and tokenise a read file."""
+    layout = layout_blocks(read.blocks)
+    if not layout.text.strip():
+        raise DocumentError(f"{path.name}：没有可导入的文字内容")
+    document = build_document(
+        path=path, doc_id=doc_id, read=read, layout=layout, digest=digest, fmt=fmt
+    )
+    chunks, passages = [], []
+    for piece in chunk_layout(layout, chunk_chars):
+        heading = " > ".join(piece.heading_path)
+        passage = passage_for_index(document.title, heading, piece.text)
+        chunks.append(
+            Chunk(
+                doc_id=doc_id,
+                ordinal=piece.ordinal,
+                heading=heading,
+                start=piece.start,
+                end=piece.end,
+                text=piece.text,
+                tokens=" ".join(pipeline.index_tokens(passage)),
+            )
+        )
+        passages.append(passage)
+    return PreparedDocument(document, chunks, passages, read.warnings)
+
+
+def derive_doc_id(path: Path, meta_id: Any) -> str:
+    """The front-matter id, or a slug of the file name."""
+    if meta_id:
+        return str(meta_id).strip()
+    return re.sub(r"[^\w\-.]+", "-", path.stem).strip("-") or "doc"

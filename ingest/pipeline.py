@@ -1,0 +1,219 @@
+"""Incremental ingest: discover files, skip unchanged ones, embed the rest in batches, store each
+file in its own transaction, prune vanished files, rebuild the indexes once."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.documents import (
+    PreparedDocument,
+    derive_doc_id,
+    file_digest,
+    prepare_document,
+    read_file,
+)
+from ingest.frontmatter import SIDECAR_SUFFIX, sidecar_path
+from ingest.readers import SUPPORTED_SUFFIXES
+from kb import store
+from kb.errors import DocumentError, KBError
+from kb.library import Library
+
+STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "failed", "pruned")
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    path: str
+    status: str
+    doc_id: str | None = None
+    chunks: int = 0
+    message: str = ""
+
+
+@dataclass
+class IngestReport:
+    """Per-file results of one ingest run and how long it took."""
+
+    results: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+    indexed: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def partial(self) -> bool:
+        return self.count("failed") > 0
+
+    def summary(self) -> dict[str, int]:
+        return {status: self.count(status) for status in STATUSES if self.count(status)}
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
+    """Files under the given paths (hidden ones and sidecars left out), plus problems found."""
+    files: list[Path] = []
+    problems: list[FileResult] = []
+    for root in paths:
+        if root.is_file():
+            files.append(root.resolve())
+        elif root.is_dir():
+            for folder, dirs, names in os.walk(root, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    if not name.startswith(".") and not name.endswith(SIDECAR_SUFFIX):
+                        files.append((Path(folder) / name).resolve())
+        else:
+            problems.append(FileResult(str(root), "failed", message=f"{root}：路径不存在"))
+    return list(dict.fromkeys(files)), problems
+
+
+class Ingestor:
+    """Runs one ingest over a library."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.settings = library.settings
+        self.report = IngestReport()
+        self._seen_hashes: dict[str, str] = {}
+        self._seen_ids: dict[str, str] = {}
+
+    def run(self, paths: list[Path], *, prune: bool = False) -> IngestReport:
+        started = time.perf_counter()
+        files, problems = discover(paths)
+        self.report.results.extend(problems)
+        prepared = self._prepare_all(files)
+        changed = self._store_all(prepared)
+        if prune:
+            changed += self._prune([p.resolve() for p in paths if p.is_dir()])
+        if changed or self.library.manifest() is None:
+            self.library.build_indexes()
+            self.report.indexed = True
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _prepare_all(self, files: list[Path]) -> list[tuple[PreparedDocument, bool]]:
+        prepared: list[tuple[PreparedDocument, bool]] = []
+        with self.library.reporter.task("读取文件", len(files)) as advance, self.library.session() as session:
+            for path in files:
+                try:
+                    item = self._prepare(session, path)
+                except KBError as exc:
+                    status = "skipped" if path.suffix.lower() not in SUPPORTED_SUFFIXES else "failed"
+                    self.report.results.append(FileResult(str(path), status, message=exc.message))
+                    item = None
+                if item:
+                    prepared.append(item)
+                advance()
+        return prepared
+
+    def _prepare(self, session, path: Path) -> tuple[PreparedDocument, bool] | None:  # noqa: ANN001
+        limit = self.settings.max_file_mb * 1024 * 1024
+        if path.suffix.lower() in SUPPORTED_SUFFIXES and path.stat().st_size > limit:
+            raise DocumentError(
+                f"{path.name}：文件大小 {path.stat().st_size / 1048576:.0f} MB 超过上限 "
+                f"{self.settings.max_file_mb:g} MB（KB_MAX_FILE_MB）"
+            )
+        data = path.read_bytes() if path.suffix.lower() in SUPPORTED_SUFFIXES else b""
+        side = sidecar_path(path)
+        digest = file_digest(data, side.read_bytes() if side.is_file() else b"")
+        existing = store.get_document_by_source(session, source=str(path))
+        if existing is not None and existing.content_hash == digest:
+            self._remember(existing.id, digest, path)
+            self.report.results.append(FileResult(str(path), "unchanged", existing.id))
+            return None
+        fmt, read = read_file(path=path, data=data)
+        doc_id = self._doc_id(session, path, read.meta.get("id"))
+        duplicate = self._duplicate_of(session, digest, path)
+        if duplicate:
+            self.report.results.append(
+                FileResult(str(path), "duplicate", doc_id, message=f"内容与 {duplicate} 完全相同，未重复导入")
+            )
+            return None
+        item = prepare_document(
+            path=path, fmt=fmt, read=read, doc_id=doc_id, digest=digest,
+            pipeline=self.library.text, chunk_chars=self.settings.chunk_chars,
+        )
+        self._remember(doc_id, digest, path)
+        return item, existing is not None
+
+    def _remember(self, doc_id: str, digest: str, path: Path) -> None:
+        self._seen_hashes.setdefault(digest, str(path))
+        self._seen_ids.setdefault(doc_id, str(path))
+
+    def _duplicate_of(self, session, digest: str, path: Path) -> str | None:  # noqa: ANN001
+        if digest in self._seen_hashes and self._seen_hashes[digest] != str(path):
+            return self._seen_hashes[digest]
+        other = store.find_document_by_hash(session, content_hash=digest)
+        if other is not None and other.source != str(path) and Path(other.source).exists():
+            return other.source
+        return None
+
+    def _doc_id(self, session, path: Path, meta_id: object) -> str:  # noqa: ANN001
+        doc_id = derive_doc_id(path, meta_id)
+        holder = self._seen_ids.get(doc_id)
+        existing = store.get_document(session, doc_id=doc_id)
+        if existing is not None and existing.source != str(path) and Path(existing.source).exists():
+            holder = existing.source
+        if holder and holder != str(path):
+            if meta_id:
+                raise DocumentError(f"{path.name}：id {doc_id} 已被 {holder} 使用，请修改 front matter 的 id")
+            doc_id = f"{doc_id}-{file_digest(str(path).encode(), b'')[:6]}"
+        return doc_id
+
+    def _store_all(self, prepared: list[tuple[PreparedDocument, bool]]) -> int:
+        if not prepared:
+            return 0
+        passages = [p for item, _ in prepared for p in item.passages]
+        with self.library.session() as session:
+            self.library.check_stored_vectors(session)
+            session.commit()
+        vectors = self.library.embed_passages(passages)
+        offset, stored = 0, 0
+        for item, existed in prepared:
+            count = len(item.chunks)
+            self._store_one(item, existed, vectors[offset : offset + count])
+            offset += count
+            stored += 1
+        return stored
+
+    def _store_one(self, item: PreparedDocument, existed: bool, vectors: np.ndarray) -> None:
+        document = item.document
+        for chunk, vector in zip(item.chunks, vectors, strict=True):
+            chunk.embedding = vector.astype(np.float32).tobytes()
+        with self.library.session() as session:
+            previous = store.get_document_by_source(session, source=document.source)
+            if previous is not None and previous.id != document.id:
+                store.delete_document(session, doc_id=previous.id)
+            store.replace_document(session, document=document, chunks=item.chunks)
+            session.commit()
+        status = "updated" if existed else "added"
+        message = "；".join(item.warnings)
+        self.report.results.append(
+            FileResult(document.source, status, document.id, len(item.chunks), message)
+        )
+
+    def _prune(self, roots: list[Path]) -> int:
+        pruned = 0
+        with self.library.session() as session:
+            for document in store.list_documents(session):
+                source = Path(document.source)
+                inside = any(source.is_relative_to(root) for root in roots)
+                if inside and not source.exists():
+                    store.delete_document(session, doc_id=document.id)
+                    self.report.results.append(FileResult(document.source, "pruned", document.id))
+                    pruned += 1
+            session.commit()
+        return pruned
+
+
+def ingest_paths(library: Library, paths: list[Path], *, prune: bool = False) -> IngestReport:
+    """Ingest files and folders into the library; see `IngestReport` for the outcome."""
+    return Ingestor(library).run(paths, prune=prune)

@@ -1,0 +1,46 @@
+"""PDF reader: the text layer page by page, minus running headers and footers."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections import Counter
+
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from ingest.readers import ReadResult
+from kb.chunking import Block
+from kb.errors import DocumentError
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Lines repeated on most pages (running headers/footers) are page furniture."""
+    if len(pages) < 3:
+        return pages
+    counts = Counter(line for page in pages for line in set(page) if line)
+    running = {line for line, n in counts.items() if n >= max(3, len(pages) * 0.6)}
+    return [[line for line in page if line not in running] for page in pages]
+
+
+def read_pdf(data: bytes, name: str) -> ReadResult:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(f"{name}：PDF 已加密，请先去除密码后再导入")
+        pages = [(page.extract_text() or "").split("\n") for page in reader.pages]
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise DocumentError(f"{name}：PDF 文件已损坏或无法解析（{exc}）") from exc
+    pages = _drop_running_lines([[line.strip() for line in page] for page in pages])
+    text = "\n".join("\n".join(page) for page in pages).strip()
+    if not text:
+        return ReadResult(
+            [],
+            warnings=[f"{name}：PDF 没有文字层（可能是扫描件），未导入；请先做 OCR 再导入"],
+        )
+    title = (reader.metadata.title if reader.metadata else None) or None
+    return ReadResult([Block("text", text, plain=True)], title=title)

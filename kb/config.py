@@ -1,0 +1,42 @@
+"""Settings of the library: one class, read from `KB_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every tunable of the library; `KB_DATA_DIR=/srv/kb` sets `data_dir`, and so on."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
+
+    data_dir: Path = Field(Path("indexes"), description="folder holding the database and indexes")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    embedder: str = Field("e5", description="e5 | hash | st:<model name or folder>")
+    embed_batch_size: int = Field(16, ge=1, description="texts per embedding call")
+    chunk_chars: int = Field(400, ge=50, description="target maximum characters per chunk")
+    fusion: Literal["rrf", "convex"] = Field("rrf", description="how hybrid mode fuses the sides")
+    rrf_k: int = Field(60, ge=1, description="rank constant of reciprocal rank fusion")
+    lexical_weight: float = Field(1.0, ge=0, description="weight of the BM25 side in fusion")
+    dense_weight: float = Field(1.0, ge=0, description="weight of the vector side in fusion")
+    candidates_factor: int = Field(10, ge=1, description="candidates per side = k x this")
+    max_query_chars: int = Field(1000, ge=1, description="longest accepted query")
+    max_k: int = Field(100, ge=1, description="largest accepted k")
+    max_file_mb: float = Field(50.0, gt=0, description="larger files are refused at ingest")
+    snippet_chars: int = Field(160, ge=20, description="length of a hit's snippet")
+    facet_fields: list[str] = Field(
+        default_factory=lambda: ["type", "industry", "service_type", "stage", "tags"],
+        description="fields counted in facets",
+    )
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "kb.sqlite"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"

@@ -1,0 +1,99 @@
+"""SQLModel tables (documents, chunks, library info) and the public schemas of search results."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary, Text
+from pydantic import BaseModel
+from sqlmodel import Field, SQLModel
+
+CORE_FIELDS = ("type", "title", "client", "industry", "service_type", "stage", "date")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Document(SQLModel, table=True):
+    """A source file of the library, its front matter and its extracted text."""
+
+    id: str = Field(primary_key=True)
+    source: str = Field(index=True, unique=True)
+    format: str
+    title: str
+    type: str = Field(default="case", index=True)
+    client: str | None = None
+    industry: str | None = Field(default=None, index=True)
+    service_type: str | None = Field(default=None, index=True)
+    stage: str | None = None
+    date: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    confidentiality: str = "internal"
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    content_hash: str = Field(index=True)
+    text: str = Field(sa_column=Column(Text))
+    chunk_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Chunk(SQLModel, table=True):
+    """A passage of a document: original text, heading path, offsets, tokens and vector."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    doc_id: str = Field(foreign_key="document.id", index=True)
+    ordinal: int
+    heading: str = ""
+    start: int
+    end: int
+    text: str = Field(sa_column=Column(Text))
+    tokens: str = Field(sa_column=Column(Text))
+    embedding: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
+class LibraryInfo(SQLModel, table=True):
+    """Key/value facts about the library (e.g. which embedder produced the stored vectors)."""
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Hit(BaseModel):
+    """One search result: a passage with its document's metadata."""
+
+    doc_id: str
+    chunk_id: int
+    title: str
+    source: str
+    type: str
+    heading: str
+    text: str
+    snippet: str
+    score: float
+    metadata: dict[str, Any]
+    passages: list[dict[str, Any]] | None = None
+
+
+class SearchResult(BaseModel):
+    """Hits of a query with facet counts over the matching documents."""
+
+    query: str
+    mode: str
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    took_ms: float
+
+
+class SimilarDocument(BaseModel):
+    """A document similar to another, with the reasons."""
+
+    doc_id: str
+    title: str
+    type: str
+    score: float
+    shared_labels: dict[str, Any]
+    passage_pairs: list[dict[str, Any]]
+    metadata: dict[str, Any]

@@ -1,0 +1,217 @@
+"""Hybrid search service: lexical and dense candidates, fusion, filters, facets, highlights,
+grouping by document. Loads the indexes once and follows the manifest when it changes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kb import store
+from kb.errors import InvalidQueryError, NotFoundError
+from kb.filters import Filter, document_matches, parse_filters
+from kb.fusion import convex_fusion, rrf_fusion
+from kb.highlight import snippet
+from kb.indexfiles import MANIFEST, Manifest, load_generation
+from kb.lexical import LexicalIndex
+from kb.library import Library
+from kb.models import Document, Hit, SearchResult
+from kb.vectors import VectorIndex
+
+MODES = ("hybrid", "lexical", "dense")
+PASSAGES_PER_DOC = 3
+
+
+def document_metadata(document: Document) -> dict[str, Any]:
+    """Every front-matter field of a document plus its core columns."""
+    meta = dict(document.meta or {})
+    meta.update(
+        type=document.type, title=document.title, client=document.client,
+        industry=document.industry, service_type=document.service_type, stage=document.stage,
+        date=document.date, tags=list(document.tags or []),
+        confidentiality=document.confidentiality,
+    )
+    return {k: v for k, v in meta.items() if v not in (None, "", [])}
+
+
+@dataclass
+class _Snapshot:
+    """Indexes and document metadata of one index generation."""
+
+    manifest: Manifest
+    lexical: LexicalIndex
+    vectors: VectorIndex
+    docs: dict[str, Document]
+    meta: dict[str, dict[str, Any]]
+    chunk_doc: dict[int, str]
+    doc_chunks: dict[str, list[int]]
+    row_doc: np.ndarray
+
+
+class SearchService:
+    """`search`, `similar` and document access over a library; safe to share across threads."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.settings = library.settings
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        self._manifest_mtime = 0.0
+
+    def snapshot(self) -> _Snapshot:
+        """The current indexes, reloaded when another process has built a new generation."""
+        path = self.library.data_dir / MANIFEST
+        mtime = path.stat().st_mtime if path.exists() else 0.0
+        with self._lock:
+            if self._snapshot is None or mtime != self._manifest_mtime:
+                self._snapshot = self._load()
+                self._manifest_mtime = mtime
+            return self._snapshot
+
+    def _load(self) -> _Snapshot:
+        manifest, lexical, vectors = load_generation(
+            self.library.data_dir, self.library.embedder.id
+        )
+        with self.library.session() as session:
+            docs = {d.id: d for d in store.list_documents(session)}
+            chunk_doc = {cid: did for cid, did, _ in store.chunk_locations(session)}
+        meta = {doc_id: document_metadata(doc) for doc_id, doc in docs.items()}
+        doc_chunks: dict[str, list[int]] = defaultdict(list)
+        for chunk_id in sorted(chunk_doc):
+            doc_chunks[chunk_doc[chunk_id]].append(chunk_id)
+        row_doc = np.asarray([chunk_doc.get(int(i), "") for i in lexical.ids], dtype=object)
+        return _Snapshot(manifest, lexical, vectors, docs, meta, chunk_doc, doc_chunks, row_doc)
+
+    def validate(self, query: str, k: int, mode: str, offset: int = 0) -> str:
+        query = (query or "").strip()
+        if not query:
+            raise InvalidQueryError("查询为空：请输入要查找的内容")
+        if len(query) > self.settings.max_query_chars:
+            raise InvalidQueryError(
+                f"查询有 {len(query)} 个字符，超过上限 {self.settings.max_query_chars}：请缩短后再试"
+            )
+        if not 1 <= k <= self.settings.max_k:
+            raise InvalidQueryError(f"k 必须在 1 到 {self.settings.max_k} 之间")
+        if offset < 0:
+            raise InvalidQueryError("offset 不能为负数")
+        if mode not in MODES:
+            raise InvalidQueryError(f"未知的检索模式 {mode!r}：可用 {', '.join(MODES)}")
+        return query
+
+    def _allowed(self, snap: _Snapshot, filters: list[Filter]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(row mask for BM25, chunk ids for FAISS) of documents passing the filters."""
+        if not filters:
+            return None
+        docs = {d for d, meta in snap.meta.items() if document_matches(filters, meta)}
+        mask = np.fromiter((d in docs for d in snap.row_doc), dtype=bool, count=len(snap.row_doc))
+        return mask, snap.lexical.ids[mask]
+
+    def candidates(
+        self, snap: _Snapshot, query: str, mode: str, n: int, filters: list[Filter]
+    ) -> list[tuple[int, float]]:
+        """Fused (chunk id, score) candidates, best first."""
+        allowed = self._allowed(snap, filters)
+        lexical: list[tuple[int, float]] = []
+        dense: list[tuple[int, float]] = []
+        if mode in ("hybrid", "lexical"):
+            tokens = self.library.text.query_tokens(query)
+            lexical = snap.lexical.top(tokens, n, allowed[0] if allowed else None)
+        if mode in ("hybrid", "dense"):
+            vector = self.library.embedder.embed_query(query)
+            dense = snap.vectors.search(vector, n, allowed[1] if allowed else None)
+        if mode == "lexical":
+            return lexical
+        if mode == "dense":
+            return dense
+        weights = (self.settings.lexical_weight, self.settings.dense_weight)
+        if self.settings.fusion == "convex":
+            return convex_fusion(lexical, dense, weights)
+        return rrf_fusion(lexical, dense, weights, self.settings.rrf_k)
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: str = "hybrid",
+        filters: list[str] | None = None,
+        by_doc: bool = False,
+        offset: int = 0,
+    ) -> SearchResult:
+        """The k best passages (or documents with `by_doc`) for a query, with facets."""
+        started = time.perf_counter()
+        query = self.validate(query, k, mode, offset)
+        parsed = parse_filters(filters)
+        snap = self.snapshot()
+        n = (k + offset) * self.settings.candidates_factor
+        ranked = self.candidates(snap, query, mode, n, parsed)
+        facets = self.facets(snap, {snap.chunk_doc[c] for c, _ in ranked})
+        groups = self._group(snap, ranked) if by_doc else [[item] for item in ranked]
+        page = groups[offset : offset + k]
+        hits = self._hits(snap, query, page, by_doc)
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(
+            query=query, mode=mode, total=len(groups), hits=hits, facets=facets, took_ms=took
+        )
+
+    @staticmethod
+    def _group(snap: _Snapshot, ranked: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
+        by_doc: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for chunk_id, score in ranked:
+            by_doc[snap.chunk_doc[chunk_id]].append((chunk_id, score))
+        return [items[:PASSAGES_PER_DOC] for items in by_doc.values()]
+
+    def facets(self, snap: _Snapshot, doc_ids: set[str]) -> dict[str, dict[str, int]]:
+        """Per facet field, how many matching documents carry each value."""
+        out: dict[str, dict[str, int]] = {}
+        for field in self.settings.facet_fields:
+            counts: Counter[str] = Counter()
+            for doc_id in doc_ids:
+                value = snap.meta.get(doc_id, {}).get(field)
+                for item in value if isinstance(value, list) else [value]:
+                    if item not in (None, ""):
+                        counts[str(item)] += 1
+            if counts:
+                out[field] = dict(counts.most_common())
+        return out
+
+    def _hits(
+        self, snap: _Snapshot, query: str, page: list[list[tuple[int, float]]], by_doc: bool
+    ) -> list[Hit]:
+        ids = [chunk_id for group in page for chunk_id, _ in group]
+        with self.library.session() as session:
+            chunks = store.get_chunks(session, ids=ids)
+        terms = self.library.text.highlight_terms(query)
+        width = self.settings.snippet_chars
+        hits = []
+        for group in page:
+            best_id, best_score = group[0]
+            chunk = chunks[best_id]
+            doc = snap.docs[chunk.doc_id]
+            passages = None
+            if by_doc:
+                passages = [
+                    {"chunk_id": cid, "heading": chunks[cid].heading, "score": score,
+                     "snippet": snippet(chunks[cid].text, terms, width)}
+                    for cid, score in group
+                ]
+            hits.append(
+                Hit(
+                    doc_id=doc.id, chunk_id=best_id, title=doc.title, source=doc.source,
+                    type=doc.type, heading=chunk.heading, text=chunk.text,
+                    snippet=snippet(chunk.text, terms, width), score=best_score,
+                    metadata=snap.meta[doc.id], passages=passages,
+                )
+            )
+        return hits
+
+    def get_document(self, doc_id: str) -> Document:
+        with self.library.session() as session:
+            document = store.get_document(session, doc_id=doc_id)
+        if document is None:
+            raise NotFoundError(f"文档 {doc_id} 不存在：用 kb search 或 kb stats 查看已有文档")
+        return document

@@ -1,0 +1,139 @@
+"""Keyword-only functions over a database session: the only place SQL lives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
+
+from kb.models import Chunk, Document, LibraryInfo, utcnow
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""
+    is_sqlite = url.startswith("sqlite")
+    engine = create_engine(url, connect_args={"timeout": 30} if is_sqlite else {})
+    if is_sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def get_document(session: Session, *, doc_id: str) -> Document | None:
+    return session.get(Document, doc_id)
+
+
+def get_document_by_source(session: Session, *, source: str) -> Document | None:
+    return session.exec(select(Document).where(Document.source == source)).first()
+
+
+def find_document_by_hash(session: Session, *, content_hash: str) -> Document | None:
+    return session.exec(select(Document).where(Document.content_hash == content_hash)).first()
+
+
+def list_documents(session: Session) -> Sequence[Document]:
+    return session.exec(select(Document).order_by(Document.id)).all()
+
+
+def replace_document(session: Session, *, document: Document, chunks: list[Chunk]) -> None:
+    """Insert or update a document and replace all its chunks (caller commits)."""
+    existing = session.get(Document, document.id)
+    session.exec(delete(Chunk).where(col(Chunk.doc_id) == document.id))
+    if existing is not None:
+        document.created_at = existing.created_at
+        session.expunge(existing)
+    document.updated_at = utcnow()
+    document.chunk_count = len(chunks)
+    session.merge(document)
+    session.flush()
+    session.add_all(chunks)
+
+
+def delete_document(session: Session, *, doc_id: str) -> bool:
+    """Delete a document and its chunks (caller commits); False if it did not exist."""
+    document = session.get(Document, doc_id)
+    if document is None:
+        return False
+    session.exec(delete(Chunk).where(col(Chunk.doc_id) == doc_id))
+    session.delete(document)
+    return True
+
+
+def get_chunks(session: Session, *, ids: Sequence[int]) -> dict[int, Chunk]:
+    rows = session.exec(select(Chunk).where(col(Chunk.id).in_(list(ids)))).all()
+    return {row.id: row for row in rows if row.id is not None}
+
+
+def chunks_of_document(session: Session, *, doc_id: str) -> Sequence[Chunk]:
+    query = select(Chunk).where(Chunk.doc_id == doc_id).order_by(col(Chunk.ordinal))
+    return session.exec(query).all()
+
+
+def iter_index_rows(
+    session: Session, *, batch: int = 2000
+) -> Iterator[tuple[int, str, str, bytes | None]]:
+    """(chunk id, doc id, tokens, embedding) of every chunk, in id order, in batches."""
+    last = -1
+    while True:
+        query = (
+            select(Chunk.id, Chunk.doc_id, Chunk.tokens, Chunk.embedding)
+            .where(col(Chunk.id) > last)
+            .order_by(col(Chunk.id))
+            .limit(batch)
+        )
+        rows = session.exec(query).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][0]
+
+
+def chunk_locations(session: Session) -> Sequence[tuple[int, str, int]]:
+    """(chunk id, doc id, ordinal) of every chunk."""
+    return session.exec(select(Chunk.id, Chunk.doc_id, Chunk.ordinal)).all()
+
+
+def set_embedding(session: Session, *, chunk_id: int, embedding: bytes) -> None:
+    chunk = session.get(Chunk, chunk_id)
+    if chunk is not None:
+        chunk.embedding = embedding
+        session.add(chunk)
+
+
+def set_tokens(session: Session, *, chunk_id: int, tokens: str) -> None:
+    chunk = session.get(Chunk, chunk_id)
+    if chunk is not None:
+        chunk.tokens = tokens
+        session.add(chunk)
+
+
+def chunk_texts(session: Session, *, after_id: int = -1, batch: int = 256) -> Sequence[Chunk]:
+    query = select(Chunk).where(col(Chunk.id) > after_id).order_by(col(Chunk.id)).limit(batch)
+    return session.exec(query).all()
+
+
+def count_documents(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Document)).one()
+
+
+def count_chunks(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Chunk)).one()
+
+
+def get_info(session: Session, *, key: str) -> str | None:
+    row = session.get(LibraryInfo, key)
+    return row.value if row else None
+
+
+def set_info(session: Session, *, key: str, value: str) -> None:
+    session.merge(LibraryInfo(key=key, value=value))

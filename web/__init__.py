@@ -1,0 +1,1 @@
+"""Front ends over the core: the `kb` command line (and, later, the HTTP service and page)."""

@@ -1,0 +1,264 @@
+"""The `kb` command: thin wrappers that call services in `kb` and `ingest` and print results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from ingest.pipeline import IngestReport, ingest_paths
+from kb import store
+from kb.config import Settings
+from kb.errors import KBError
+from kb.library import Library
+from kb.progress import BarReporter
+from kb.search import MODES, SearchService, document_metadata
+from kb.similar import similar_documents
+
+EXIT_USER_ERROR = 1
+EXIT_PARTIAL = 3
+
+app = typer.Typer(
+    help="咨询案例知识库：导入、检索、相似案例。", no_args_is_help=True, add_completion=False
+)
+out = Console()
+err = Console(stderr=True)
+_state: dict[str, Any] = {}
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="数据目录（默认 KB_DATA_DIR 或 indexes/）")
+    ] = None,
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", help="e5 | hash | st:<模型>（默认 KB_EMBEDDER）")
+    ] = None,
+) -> None:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if embedder is not None:
+        overrides["embedder"] = embedder
+    _state["settings"] = Settings(**overrides)
+
+
+def _library(progress: bool = True) -> Library:
+    reporter = BarReporter(err) if progress and sys.stderr.isatty() else None
+    return Library(_state["settings"], reporter=reporter)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
+    err.print(f"[red]错误：[/red]{message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _report_table(report: IngestReport) -> Table:
+    table = Table(title="导入结果", show_lines=False)
+    for column in ("状态", "文档", "块数", "文件", "说明"):
+        table.add_column(column)
+    for result in report.results:
+        if result.status != "unchanged":
+            table.add_row(
+                result.status, result.doc_id or "", str(result.chunks or ""),
+                Path(result.path).name, result.message,
+            )
+    return table
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="文件或文件夹")],
+    prune: Annotated[bool, typer.Option("--prune", help="删除源文件已不存在的文档")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """导入文件或文件夹（增量：未变化的文件不会重新嵌入）。"""
+    report = ingest_paths(_library(), paths, prune=prune)
+    if as_json:
+        _print_json(
+            {"summary": report.summary(), "seconds": round(report.seconds, 3),
+             "partial": report.partial, "results": [vars(r) for r in report.results]}
+        )
+    else:
+        if any(r.status != "unchanged" for r in report.results):
+            out.print(_report_table(report))
+        summary = "，".join(f"{k} {v}" for k, v in report.summary().items()) or "无文件"
+        out.print(f"完成：{summary}；用时 {report.seconds:.2f} 秒", highlight=False)
+    if report.partial:
+        err.print(f"[yellow]部分文件导入失败（{report.count('failed')} 个），见上表[/yellow]")
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _print_hits(result: Any) -> None:
+    out.print(f"共 {result.total} 条，用时 {result.took_ms:.0f} ms", highlight=False)
+    for rank, hit in enumerate(result.hits, start=1):
+        labels = " ".join(
+            str(hit.metadata[f]) for f in ("type", "industry", "service_type") if f in hit.metadata
+        )
+        out.print(f"\n[bold]{rank}. {hit.title}[/bold]  [dim]{hit.doc_id} · {labels} · "
+                  f"{hit.score:.4f}[/dim]", highlight=False)
+        if hit.heading:
+            out.print(f"   [cyan]{hit.heading}[/cyan]", highlight=False)
+        snippet = hit.snippet.replace("<mark>", "[reverse]").replace("</mark>", "[/reverse]")
+        out.print("   " + snippet, highlight=False)
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="查询")] = None,
+    k: Annotated[int, typer.Option("-k", help="返回条数")] = 10,
+    mode: Annotated[str, typer.Option("--mode", help=f"检索模式：{' | '.join(MODES)}")] = "hybrid",
+    filters: Annotated[
+        list[str] | None, typer.Option("--filter", help="筛选，如 industry=制造业、date>=2022-01-01")
+    ] = None,
+    by_doc: Annotated[bool, typer.Option("--by-doc", help="按文档分组")] = False,
+    offset: Annotated[int, typer.Option("--offset", help="跳过前 N 条（翻页）")] = 0,
+    batch: Annotated[Path | None, typer.Option("--batch", help="每行一个查询的文件")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """混合检索（BM25 + 向量），支持筛选、分面与高亮。"""
+    service = SearchService(_library(progress=False))
+    if batch is not None:
+        _search_batch(service, batch, k=k, mode=mode, filters=filters, by_doc=by_doc)
+        return
+    if query is None:
+        _fail("请给出查询，或用 --batch 文件")
+    result = service.search(query, k=k, mode=mode, filters=filters, by_doc=by_doc, offset=offset)
+    if as_json:
+        _print_json(result.model_dump())
+    else:
+        _print_hits(result)
+
+
+def _search_batch(service: SearchService, batch: Path, **options: Any) -> None:
+    if not batch.is_file():
+        _fail(f"找不到查询文件 {batch}")
+    for line in batch.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            _print_json({"query": line, "error": {"code": "invalid_query", "message": "空行"}})
+            continue
+        try:
+            _print_json(service.search(line, **options).model_dump())
+        except KBError as exc:
+            _print_json({"query": line, "error": {"code": exc.code, "message": exc.message}})
+
+
+@app.command()
+def similar(
+    doc_id: Annotated[str, typer.Argument(help="文档 id")],
+    k: Annotated[int, typer.Option("-k", help="返回条数")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """与某文档相似的案例，并说明原因（相同标签、最相似的段落）。"""
+    results = similar_documents(SearchService(_library(progress=False)), doc_id, k)
+    if as_json:
+        _print_json([r.model_dump() for r in results])
+        return
+    for rank, item in enumerate(results, start=1):
+        labels = "、".join(f"{k}={v}" for k, v in item.shared_labels.items()) or "无"
+        out.print(f"{rank}. [bold]{item.title}[/bold] [dim]{item.doc_id} · {item.score:.3f}[/dim]",
+                  highlight=False)
+        out.print(f"   相同标签：{labels}", highlight=False)
+        for pair in item.passage_pairs[:1]:
+            out.print(f"   相似段落：{pair['source']['heading']} ↔ {pair['target']['heading']}"
+                      f"（{pair['similarity']:.2f}）", highlight=False)
+
+
+@app.command()
+def show(
+    doc_id: Annotated[str, typer.Argument(help="文档 id")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """显示文档的元数据与分块。"""
+    library = _library(progress=False)
+    document = SearchService(library).get_document(doc_id)
+    with library.session() as session:
+        chunks = store.chunks_of_document(session, doc_id=doc_id)
+    data = {
+        "id": document.id, "source": document.source, "format": document.format,
+        "metadata": document_metadata(document), "content_hash": document.content_hash,
+        "updated_at": document.updated_at,
+        "chunks": [{"chunk_id": c.id, "ordinal": c.ordinal, "heading": c.heading,
+                    "start": c.start, "end": c.end, "text": c.text} for c in chunks],
+    }
+    if as_json:
+        _print_json(data)
+        return
+    out.print(f"[bold]{document.title}[/bold]  [dim]{document.id}[/dim]", highlight=False)
+    for key, value in data["metadata"].items():
+        out.print(f"  {key}: {value}", highlight=False)
+    out.print(f"  来源: {document.source}", highlight=False)
+    for chunk in data["chunks"]:
+        out.print(f"\n[cyan]#{chunk['ordinal']} {chunk['heading']}[/cyan]", highlight=False)
+        out.print(chunk["text"], highlight=False)
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
+    """库的规模与索引信息。"""
+    library = _library(progress=False)
+    with library.session() as session:
+        documents = store.list_documents(session)
+        chunk_count = store.count_chunks(session)
+    manifest = library.manifest()
+    by_type: dict[str, int] = {}
+    for document in documents:
+        by_type[document.type] = by_type.get(document.type, 0) + 1
+    data = {
+        "data_dir": str(library.data_dir), "documents": len(documents), "chunks": chunk_count,
+        "by_type": by_type, "embedder": library.settings.embedder,
+        "index": vars(manifest) if manifest else None,
+    }
+    if as_json:
+        _print_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key}: {value}", highlight=False)
+
+
+@app.command()
+def rebuild() -> None:
+    """重建索引；若嵌入模型已更换，先用新模型重新嵌入全部分块。"""
+    manifest = _library().rebuild()
+    out.print(f"索引已重建：{manifest.documents} 篇文档，{manifest.chunks} 个分块，"
+              f"模型 {manifest.embedder}", highlight=False)
+
+
+@app.command()
+def reload() -> None:
+    """重新加载数据目录中的用户词典（userdict.txt）和同义词（synonyms.txt），并重建 BM25。"""
+    library = _library()
+    count = library.retokenize_all()
+    library.build_indexes()
+    out.print(f"已按新词典重新分词 {count} 个分块并重建索引", highlight=False)
+
+
+def run() -> None:
+    """Console entry point: user errors become one line and a non-zero exit."""
+    try:
+        app(standalone_mode=False)
+    except KBError as exc:
+        err.print(f"[red]错误：[/red]{exc.message}", highlight=False)
+        sys.exit(EXIT_USER_ERROR)
+    except ValidationError as exc:
+        err.print(f"[red]设置有误：[/red]{exc.errors()[0]['loc']} {exc.errors()[0]['msg']}")
+        sys.exit(EXIT_USER_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("已中断")
+        sys.exit(130)

@@ -11,7 +11,7 @@ from typing import Any
 from ingest.frontmatter import read_sidecar
 from ingest.readers import ReadResult, reader_for
 from kb.chunking import Layout, chunk_layout, detect_structure, layout_blocks
-from kb.errors import DocumentError
+from kb.errors import DocumentError, NoTextError
 from kb.library import passage_for_index
 from kb.models import CORE_FIELDS, Chunk, Document
 from kb.text import TextPipeline, normalize_for_index
@@ -95,15 +95,21 @@ def read_file(*, path: Path, data: bytes) -> tuple[str, ReadResult]:
         raise DocumentError(f"{path.name}：文件为空")
     read = reader(data, path.name)
     if not read.blocks:
-        raise DocumentError("；".join(read.warnings) or f"{path.name}：没有可导入的文字内容")
+        raise NoTextError("；".join(read.warnings) or f"{path.name}：没有可导入的文字内容")
     sidecar_meta, _ = read_sidecar(path)
     read.meta = _clean_meta({**read.meta, **sidecar_meta})
     return fmt, read
 
 
 def prepare_document(
-    *, path: Path, fmt: str, read: ReadResult, doc_id: str, digest: str,
-    pipeline: TextPipeline, chunk_chars: int,
+    *,
+    path: Path,
+    fmt: str,
+    read: ReadResult,
+    doc_id: str,
+    digest: str,
+    pipeline: TextPipeline,
+    chunk_chars: int,
 ) -> PreparedDocument:
     """Clean, chunk and tokenise a read file."""
     layout = layout_blocks(read.blocks)

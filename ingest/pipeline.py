@@ -19,9 +19,9 @@ from ingest.documents import (
     read_file,
 )
 from ingest.frontmatter import SIDECAR_SUFFIX, sidecar_path
-from ingest.readers import SUPPORTED_SUFFIXES
+from ingest.readers import reader_for
 from kb import store
-from kb.errors import DocumentError, KBError
+from kb.errors import DocumentError, KBError, NoTextError, UnsupportedFileError
 from kb.library import Library
 
 STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "failed", "pruned")
@@ -101,27 +101,39 @@ class Ingestor:
 
     def _prepare_all(self, files: list[Path]) -> list[tuple[PreparedDocument, bool]]:
         prepared: list[tuple[PreparedDocument, bool]] = []
-        with self.library.reporter.task("读取文件", len(files)) as advance, self.library.session() as session:
+        with (
+            self.library.reporter.task("读取文件", len(files)) as advance,
+            self.library.session() as session,
+        ):
             for path in files:
                 try:
                     item = self._prepare(session, path)
+                except (UnsupportedFileError, NoTextError) as exc:
+                    self.report.results.append(
+                        FileResult(str(path), "skipped", message=exc.message)
+                    )
+                    item = None
                 except KBError as exc:
-                    status = "skipped" if path.suffix.lower() not in SUPPORTED_SUFFIXES else "failed"
-                    self.report.results.append(FileResult(str(path), status, message=exc.message))
+                    self.report.results.append(FileResult(str(path), "failed", message=exc.message))
+                    item = None
+                except OSError as exc:
+                    message = f"{path.name}：无法读取（{exc.strerror or exc}）"
+                    self.report.results.append(FileResult(str(path), "failed", message=message))
                     item = None
                 if item:
                     prepared.append(item)
                 advance()
         return prepared
 
-    def _prepare(self, session, path: Path) -> tuple[PreparedDocument, bool] | None:  # noqa: ANN001
+    def _prepare(self, session, path: Path) -> tuple[PreparedDocument, bool] | None:
+        reader_for(path)
         limit = self.settings.max_file_mb * 1024 * 1024
-        if path.suffix.lower() in SUPPORTED_SUFFIXES and path.stat().st_size > limit:
+        if path.stat().st_size > limit:
             raise DocumentError(
                 f"{path.name}：文件大小 {path.stat().st_size / 1048576:.0f} MB 超过上限 "
                 f"{self.settings.max_file_mb:g} MB（KB_MAX_FILE_MB）"
             )
-        data = path.read_bytes() if path.suffix.lower() in SUPPORTED_SUFFIXES else b""
+        data = path.read_bytes()
         side = sidecar_path(path)
         digest = file_digest(data, side.read_bytes() if side.is_file() else b"")
         existing = store.get_document_by_source(session, source=str(path))
@@ -134,12 +146,22 @@ class Ingestor:
         duplicate = self._duplicate_of(session, digest, path)
         if duplicate:
             self.report.results.append(
-                FileResult(str(path), "duplicate", doc_id, message=f"内容与 {duplicate} 完全相同，未重复导入")
+                FileResult(
+                    str(path),
+                    "duplicate",
+                    doc_id,
+                    message=f"内容与 {duplicate} 完全相同，未重复导入",
+                )
             )
             return None
         item = prepare_document(
-            path=path, fmt=fmt, read=read, doc_id=doc_id, digest=digest,
-            pipeline=self.library.text, chunk_chars=self.settings.chunk_chars,
+            path=path,
+            fmt=fmt,
+            read=read,
+            doc_id=doc_id,
+            digest=digest,
+            pipeline=self.library.text,
+            chunk_chars=self.settings.chunk_chars,
         )
         self._remember(doc_id, digest, path)
         return item, existing is not None
@@ -148,7 +170,7 @@ class Ingestor:
         self._seen_hashes.setdefault(digest, str(path))
         self._seen_ids.setdefault(doc_id, str(path))
 
-    def _duplicate_of(self, session, digest: str, path: Path) -> str | None:  # noqa: ANN001
+    def _duplicate_of(self, session, digest: str, path: Path) -> str | None:
         if digest in self._seen_hashes and self._seen_hashes[digest] != str(path):
             return self._seen_hashes[digest]
         other = store.find_document_by_hash(session, content_hash=digest)
@@ -156,7 +178,7 @@ class Ingestor:
             return other.source
         return None
 
-    def _doc_id(self, session, path: Path, meta_id: object) -> str:  # noqa: ANN001
+    def _doc_id(self, session, path: Path, meta_id: object) -> str:
         doc_id = derive_doc_id(path, meta_id)
         holder = self._seen_ids.get(doc_id)
         existing = store.get_document(session, doc_id=doc_id)
@@ -164,7 +186,9 @@ class Ingestor:
             holder = existing.source
         if holder and holder != str(path):
             if meta_id:
-                raise DocumentError(f"{path.name}：id {doc_id} 已被 {holder} 使用，请修改 front matter 的 id")
+                raise DocumentError(
+                    f"{path.name}：id {doc_id} 已被 {holder} 使用，请修改 front matter 的 id"
+                )
             doc_id = f"{doc_id}-{file_digest(str(path).encode(), b'')[:6]}"
         return doc_id
 

@@ -136,7 +136,9 @@ def sentence_spans(text: str, start: int, end: int, max_chars: int) -> list[tupl
     return out
 
 
-_NUMBER_LABEL = re.compile(r"^(第\s*[\d一二三四五六七八九十百]+\s*[章节篇]|\d+(?:\.\d+)+)(?=[^\s.\d])")
+_NUMBER_LABEL = re.compile(
+    r"^(第\s*[\d一二三四五六七八九十百]+\s*[章节篇]|\d+(?:\.\d+)+)(?=[^\s.\d])"
+)
 
 
 def _heading_label(text: str, span: Span) -> str:
@@ -151,9 +153,7 @@ def _pack(sentences: list[tuple[int, int]], max_chars: int) -> list[list[tuple[i
     groups: list[list[tuple[int, int]]] = [[]]
     for sentence in sentences:
         group = groups[-1]
-        if group and (
-            sentence[1] - group[0][0] > max_chars or sentence[0] - group[0][0] >= target
-        ):
+        if group and (sentence[1] - group[0][0] > max_chars or sentence[0] - group[0][0] >= target):
             groups.append([])
         groups[-1].append(sentence)
     return groups

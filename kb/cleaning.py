@@ -34,6 +34,21 @@ _BULLET = re.compile(r"^([•·●\-*]|\d+[.、])")
 _TAIL_WIDGET = re.compile(r"^(评论|提交评论|\d+/\d+|发表评论)$")
 
 
+_WRAP = re.compile(r"[ \t]*\n\s*")
+_WIDE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def join_wrapped(text: str) -> str:
+    """Undo hard line wraps inside a paragraph: no space between CJK characters, one otherwise."""
+
+    def joiner(match: re.Match[str]) -> str:
+        before = text[match.start() - 1] if match.start() else ""
+        after = text[match.end()] if match.end() < len(text) else ""
+        return "" if _WIDE.match(before) or _WIDE.match(after) else " "
+
+    return _WRAP.sub(joiner, text.strip())
+
+
 def remove_stray_pinyin(text: str) -> str:
     """Drop pinyin glosses such as ``(wù)`` that scrapers leave after characters."""
     return _PINYIN.sub("", text)
@@ -44,9 +59,7 @@ def _simplified_line(line: str) -> str:
 
 
 def _is_furniture(simple: str) -> bool:
-    return bool(
-        _PAGE_COUNTER.match(simple) or _PROMPT.match(simple) or _COPYRIGHT.match(simple)
-    )
+    return bool(_PAGE_COUNTER.match(simple) or _PROMPT.match(simple) or _COPYRIGHT.match(simple))
 
 
 def _drop_tip_blocks(lines: list[str], simple: list[str]) -> list[bool]:

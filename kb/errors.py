@@ -59,3 +59,9 @@ class UnsupportedFileError(DocumentError):
     """The file type has no reader."""
 
     code = "unsupported_file"
+
+
+class NoTextError(DocumentError):
+    """The file holds no extractable text (e.g. a scanned PDF); it is skipped with a warning."""
+
+    code = "no_text"

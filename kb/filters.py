@@ -22,8 +22,10 @@ class Filter:
 
     def matches(self, meta: dict[str, Any]) -> bool:
         actual = meta.get(self.field)
-        values = [str(v) for v in actual] if isinstance(actual, list) else (
-            [] if actual is None else [str(actual)]
+        values = (
+            [str(v) for v in actual]
+            if isinstance(actual, list)
+            else ([] if actual is None else [str(actual)])
         )
         if self.op == "=":
             return self.value in values

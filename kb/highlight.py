@@ -8,14 +8,29 @@ import html
 from kb.text import normalize_for_index
 
 
-def find_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
-    """Merged (start, end) spans of every occurrence of the terms, on the normalised text."""
+def _extend(normalized: str, start: int, end: int, term: str, query: str) -> tuple[int, int]:
+    """Grow a match while the text keeps following the query (``成果`` -> ``成果包``)."""
+    at = query.find(term)
+    if at < 0:
+        return start, end
+    q_end = at + len(term)
+    while end < len(normalized) and q_end < len(query) and normalized[end] == query[q_end]:
+        end, q_end = end + 1, q_end + 1
+    while start > 0 and at > 0 and normalized[start - 1] == query[at - 1]:
+        start, at = start - 1, at - 1
+    return start, end
+
+
+def find_spans(text: str, terms: list[str], query: str = "") -> list[tuple[int, int]]:
+    """Merged (start, end) spans of every occurrence of the terms, on the normalised text;
+    with the query given, a match extends over what the text shares with the query around it."""
     normalized = normalize_for_index(text)
+    query = normalize_for_index(query)
     spans = []
     for term in terms:
         start = normalized.find(term)
         while start != -1:
-            spans.append((start, start + len(term)))
+            spans.append(_extend(normalized, start, start + len(term), term, query))
             start = normalized.find(term, start + 1)
     spans.sort()
     merged: list[tuple[int, int]] = []
@@ -53,9 +68,9 @@ def _best_window(text: str, spans: list[tuple[int, int]], width: int) -> int:
     return best_start
 
 
-def snippet(text: str, terms: list[str], width: int = 160) -> str:
+def snippet(text: str, terms: list[str], width: int = 160, query: str = "") -> str:
     """A window of the text around the densest cluster of terms, terms marked."""
-    spans = find_spans(text, terms)
+    spans = find_spans(text, terms, query)
     if len(text) <= width:
         return mark(text, spans)
     start = _best_window(text, spans, width) if spans else 0

@@ -30,9 +30,14 @@ def document_metadata(document: Document) -> dict[str, Any]:
     """Every front-matter field of a document plus its core columns."""
     meta = dict(document.meta or {})
     meta.update(
-        type=document.type, title=document.title, client=document.client,
-        industry=document.industry, service_type=document.service_type, stage=document.stage,
-        date=document.date, tags=list(document.tags or []),
+        type=document.type,
+        title=document.title,
+        client=document.client,
+        industry=document.industry,
+        service_type=document.service_type,
+        stage=document.stage,
+        date=document.date,
+        tags=list(document.tags or []),
         confidentiality=document.confidentiality,
     )
     return {k: v for k, v in meta.items() if v not in (None, "", [])}
@@ -102,7 +107,9 @@ class SearchService:
             raise InvalidQueryError(f"未知的检索模式 {mode!r}：可用 {', '.join(MODES)}")
         return query
 
-    def _allowed(self, snap: _Snapshot, filters: list[Filter]) -> tuple[np.ndarray, np.ndarray] | None:
+    def _allowed(
+        self, snap: _Snapshot, filters: list[Filter]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """(row mask for BM25, chunk ids for FAISS) of documents passing the filters."""
         if not filters:
             return None
@@ -195,16 +202,27 @@ class SearchService:
             passages = None
             if by_doc:
                 passages = [
-                    {"chunk_id": cid, "heading": chunks[cid].heading, "score": score,
-                     "snippet": snippet(chunks[cid].text, terms, width)}
+                    {
+                        "chunk_id": cid,
+                        "heading": chunks[cid].heading,
+                        "score": score,
+                        "snippet": snippet(chunks[cid].text, terms, width, query),
+                    }
                     for cid, score in group
                 ]
             hits.append(
                 Hit(
-                    doc_id=doc.id, chunk_id=best_id, title=doc.title, source=doc.source,
-                    type=doc.type, heading=chunk.heading, text=chunk.text,
-                    snippet=snippet(chunk.text, terms, width), score=best_score,
-                    metadata=snap.meta[doc.id], passages=passages,
+                    doc_id=doc.id,
+                    chunk_id=best_id,
+                    title=doc.title,
+                    source=doc.source,
+                    type=doc.type,
+                    heading=chunk.heading,
+                    text=chunk.text,
+                    snippet=snippet(chunk.text, terms, width, query),
+                    score=best_score,
+                    metadata=snap.meta[doc.id],
+                    passages=passages,
                 )
             )
         return hits

@@ -44,7 +44,9 @@ def similar_documents(service: SearchService, doc_id: str, k: int = 5) -> list[S
     centroid = vectors.mean(axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
     near = snap.vectors.search(centroid, CANDIDATE_CHUNKS)
-    candidates = list(dict.fromkeys(snap.chunk_doc[c] for c, _ in near if snap.chunk_doc[c] != doc_id))
+    candidates = list(
+        dict.fromkeys(snap.chunk_doc[c] for c, _ in near if snap.chunk_doc[c] != doc_id)
+    )
     results = []
     for other in candidates[: k * 4]:
         other_ids, other_vectors = _doc_vectors(service, other)
@@ -68,15 +70,26 @@ def _explain(service: SearchService, doc_id: str, ids: list[int], item: tuple) -
     pairs = [
         {
             "similarity": round(float(sims[a, b]), 4),
-            "source": {"chunk_id": ids[a], "heading": chunks[ids[a]].heading,
-                       "text": chunks[ids[a]].text[:120]},
-            "target": {"chunk_id": other_ids[b], "heading": chunks[other_ids[b]].heading,
-                       "text": chunks[other_ids[b]].text[:120]},
+            "source": {
+                "chunk_id": ids[a],
+                "heading": chunks[ids[a]].heading,
+                "text": chunks[ids[a]].text[:120],
+            },
+            "target": {
+                "chunk_id": other_ids[b],
+                "heading": chunks[other_ids[b]].heading,
+                "text": chunks[other_ids[b]].text[:120],
+            },
         }
         for a, b in pairs_idx
     ]
     document = snap.docs[other]
     return SimilarDocument(
-        doc_id=other, title=document.title, type=document.type, score=round(score, 4),
-        shared_labels=labels, passage_pairs=pairs, metadata=snap.meta[other],
+        doc_id=other,
+        title=document.title,
+        type=document.type,
+        score=round(score, 4),
+        shared_labels=labels,
+        passage_pairs=pairs,
+        metadata=snap.meta[other],
     )

@@ -26,7 +26,7 @@ _WORDLIKE = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 STOPWORDS = frozenset(
     """的 了 和 与 及 或 是 在 对 为 以 将 把 被 于 由 从 向 等 并 而 且 也 就 都 又 还 这 那 其 之 个
     一 一个 一些 我们 你们 他们 它们 我 你 他 她 它 有 没有 不 会 能 可 可以 应 应该 需 需要 要 中 上
-    下 内 后 前 时 如 如何 什么 哪些 哪个 怎么 怎样 为什么 吗 呢 吧 啊 么 该 各 每 该 此 所 所有 通过
+    下 内 后 前 时 如 如何 什么 哪些 哪个 怎么 怎样 为什么 吗 呢 吧 啊 么 该 各 每 此 所 所有 通过
     进行 使 让 给 着 过 到 说 很 更 最 非常 方面 以及 其中 这些 那些 这个 那个 包括 the a an of and
     or to in on for is are was be with by as at""".split()
 )
@@ -47,7 +47,9 @@ def normalize_for_index(text: str) -> str:
     folded = "".join(_normalize_char(ch) for ch in text)
     simplified = _T2S.convert(folded)
     if len(simplified) != len(folded):
-        simplified = "".join(_T2S.convert(ch) if len(_T2S.convert(ch)) == 1 else ch for ch in folded)
+        simplified = "".join(
+            _T2S.convert(ch) if len(_T2S.convert(ch)) == 1 else ch for ch in folded
+        )
     return simplified
 
 

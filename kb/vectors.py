@@ -18,7 +18,9 @@ class VectorIndex:
     def build(cls, ids: np.ndarray, vectors: np.ndarray, dim: int) -> VectorIndex:
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         if len(ids):
-            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+            index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64)
+            )
         return cls(index)
 
     def save(self, path: Path) -> None:

@@ -71,8 +71,11 @@ def _report_table(report: IngestReport) -> Table:
     for result in report.results:
         if result.status != "unchanged":
             table.add_row(
-                result.status, result.doc_id or "", str(result.chunks or ""),
-                Path(result.path).name, result.message,
+                result.status,
+                result.doc_id or "",
+                str(result.chunks or ""),
+                Path(result.path).name,
+                result.message,
             )
     return table
 
@@ -87,8 +90,12 @@ def ingest(
     report = ingest_paths(_library(), paths, prune=prune)
     if as_json:
         _print_json(
-            {"summary": report.summary(), "seconds": round(report.seconds, 3),
-             "partial": report.partial, "results": [vars(r) for r in report.results]}
+            {
+                "summary": report.summary(),
+                "seconds": round(report.seconds, 3),
+                "partial": report.partial,
+                "results": [vars(r) for r in report.results],
+            }
         )
     else:
         if any(r.status != "unchanged" for r in report.results):
@@ -106,8 +113,11 @@ def _print_hits(result: Any) -> None:
         labels = " ".join(
             str(hit.metadata[f]) for f in ("type", "industry", "service_type") if f in hit.metadata
         )
-        out.print(f"\n[bold]{rank}. {hit.title}[/bold]  [dim]{hit.doc_id} · {labels} · "
-                  f"{hit.score:.4f}[/dim]", highlight=False)
+        out.print(
+            f"\n[bold]{rank}. {hit.title}[/bold]  [dim]{hit.doc_id} · {labels} · "
+            f"{hit.score:.4f}[/dim]",
+            highlight=False,
+        )
         if hit.heading:
             out.print(f"   [cyan]{hit.heading}[/cyan]", highlight=False)
         snippet = hit.snippet.replace("<mark>", "[reverse]").replace("</mark>", "[/reverse]")
@@ -120,7 +130,8 @@ def search(
     k: Annotated[int, typer.Option("-k", help="返回条数")] = 10,
     mode: Annotated[str, typer.Option("--mode", help=f"检索模式：{' | '.join(MODES)}")] = "hybrid",
     filters: Annotated[
-        list[str] | None, typer.Option("--filter", help="筛选，如 industry=制造业、date>=2022-01-01")
+        list[str] | None,
+        typer.Option("--filter", help="筛选，如 industry=制造业、date>=2022-01-01"),
     ] = None,
     by_doc: Annotated[bool, typer.Option("--by-doc", help="按文档分组")] = False,
     offset: Annotated[int, typer.Option("--offset", help="跳过前 N 条（翻页）")] = 0,
@@ -167,12 +178,17 @@ def similar(
         return
     for rank, item in enumerate(results, start=1):
         labels = "、".join(f"{k}={v}" for k, v in item.shared_labels.items()) or "无"
-        out.print(f"{rank}. [bold]{item.title}[/bold] [dim]{item.doc_id} · {item.score:.3f}[/dim]",
-                  highlight=False)
+        out.print(
+            f"{rank}. [bold]{item.title}[/bold] [dim]{item.doc_id} · {item.score:.3f}[/dim]",
+            highlight=False,
+        )
         out.print(f"   相同标签：{labels}", highlight=False)
         for pair in item.passage_pairs[:1]:
-            out.print(f"   相似段落：{pair['source']['heading']} ↔ {pair['target']['heading']}"
-                      f"（{pair['similarity']:.2f}）", highlight=False)
+            out.print(
+                f"   相似段落：{pair['source']['heading']} ↔ {pair['target']['heading']}"
+                f"（{pair['similarity']:.2f}）",
+                highlight=False,
+            )
 
 
 @app.command()
@@ -186,11 +202,23 @@ def show(
     with library.session() as session:
         chunks = store.chunks_of_document(session, doc_id=doc_id)
     data = {
-        "id": document.id, "source": document.source, "format": document.format,
-        "metadata": document_metadata(document), "content_hash": document.content_hash,
+        "id": document.id,
+        "source": document.source,
+        "format": document.format,
+        "metadata": document_metadata(document),
+        "content_hash": document.content_hash,
         "updated_at": document.updated_at,
-        "chunks": [{"chunk_id": c.id, "ordinal": c.ordinal, "heading": c.heading,
-                    "start": c.start, "end": c.end, "text": c.text} for c in chunks],
+        "chunks": [
+            {
+                "chunk_id": c.id,
+                "ordinal": c.ordinal,
+                "heading": c.heading,
+                "start": c.start,
+                "end": c.end,
+                "text": c.text,
+            }
+            for c in chunks
+        ],
     }
     if as_json:
         _print_json(data)
@@ -216,8 +244,11 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] =
     for document in documents:
         by_type[document.type] = by_type.get(document.type, 0) + 1
     data = {
-        "data_dir": str(library.data_dir), "documents": len(documents), "chunks": chunk_count,
-        "by_type": by_type, "embedder": library.settings.embedder,
+        "data_dir": str(library.data_dir),
+        "documents": len(documents),
+        "chunks": chunk_count,
+        "by_type": by_type,
+        "embedder": library.settings.embedder,
         "index": vars(manifest) if manifest else None,
     }
     if as_json:
@@ -231,8 +262,11 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] =
 def rebuild() -> None:
     """重建索引；若嵌入模型已更换，先用新模型重新嵌入全部分块。"""
     manifest = _library().rebuild()
-    out.print(f"索引已重建：{manifest.documents} 篇文档，{manifest.chunks} 个分块，"
-              f"模型 {manifest.embedder}", highlight=False)
+    out.print(
+        f"索引已重建：{manifest.documents} 篇文档，{manifest.chunks} 个分块，"
+        f"模型 {manifest.embedder}",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -6,6 +6,7 @@ from bs4 import BeautifulSoup, Tag
 
 from ingest.readers import ReadResult
 from kb.chunking import Block
+from kb.cleaning import join_wrapped
 
 _NOISE = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe"]
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -20,19 +21,23 @@ def _main_element(soup: BeautifulSoup) -> Tag:
     return soup
 
 
+def _text(element: Tag) -> str:
+    return join_wrapped(element.get_text())
+
+
 def _blocks(root: Tag) -> list[Block]:
     blocks: list[Block] = []
     for element in root.find_all([*_HEADINGS, *_TEXT, "tr"]):
         if element.find_parent([*_TEXT, "tr"]):
             continue
         if element.name in _HEADINGS:
-            blocks.append(Block("heading", element.get_text(" ", strip=True), int(element.name[1])))
+            blocks.append(Block("heading", _text(element), int(element.name[1])))
         elif element.name == "tr":
-            cells = [c.get_text(" ", strip=True) for c in element.find_all(["td", "th"])]
+            cells = [_text(c) for c in element.find_all(["td", "th"])]
             blocks.append(Block("text", " | ".join(cells)))
         else:
             prefix = "- " if element.name == "li" else ""
-            blocks.append(Block("text", prefix + element.get_text(" ", strip=True)))
+            blocks.append(Block("text", prefix + _text(element)))
     if not blocks:
         blocks.append(Block("text", root.get_text("\n", strip=True), plain=True))
     return blocks
@@ -40,8 +45,8 @@ def _blocks(root: Tag) -> list[Block]:
 
 def read_html(data: bytes, name: str) -> ReadResult:
     soup = BeautifulSoup(data, "lxml")
-    title_tag = soup.find("title")
-    title = title_tag.get_text(strip=True) if title_tag else None
+    title_tag = soup.find("h1") or soup.find("title")
+    title = _text(title_tag) if isinstance(title_tag, Tag) else None
     for noise in soup.find_all(_NOISE):
         noise.decompose()
     return ReadResult(_blocks(_main_element(soup)), title=title or None)

@@ -56,8 +56,11 @@ def _merge_list_items(blocks: list[Block]) -> list[Block]:
     for block in blocks:
         previous = merged[-1] if merged else None
         joinable = block.kind == "text" and (block.text.startswith("- ") or " | " in block.text)
-        if previous and joinable and previous.kind == "text" and (
-            previous.text.startswith("- ") or " | " in previous.text
+        if (
+            previous
+            and joinable
+            and previous.kind == "text"
+            and (previous.text.startswith("- ") or " | " in previous.text)
         ):
             previous.text += "\n" + block.text
         else:

@@ -11,7 +11,9 @@ from pypdf.errors import PdfReadError
 
 from ingest.readers import ReadResult
 from kb.chunking import Block
+from kb.cleaning import join_wrapped
 from kb.errors import DocumentError
+from kb.headings import line_heading_style
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
@@ -25,6 +27,24 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     return [[line for line in page if line not in running] for page in pages]
 
 
+_LINE_END = tuple("。！？；：!?;:」”）)")
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """Join a page's lines that were wrapped by the layout (full-width lines not ending a
+    sentence) so that paragraphs come back whole while short heading lines stay lines."""
+    width = max((len(line) for line in lines), default=0)
+    out: list[str] = []
+    joining = False
+    for line in lines:
+        if joining and out and not line_heading_style(line):
+            out[-1] = join_wrapped(out[-1] + "\n" + line)
+        else:
+            out.append(line)
+        joining = bool(line) and len(line) >= 0.8 * width and not line.endswith(_LINE_END)
+    return out
+
+
 def read_pdf(data: bytes, name: str) -> ReadResult:
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -36,6 +56,7 @@ def read_pdf(data: bytes, name: str) -> ReadResult:
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise DocumentError(f"{name}：PDF 文件已损坏或无法解析（{exc}）") from exc
     pages = _drop_running_lines([[line.strip() for line in page] for page in pages])
+    pages = [_unwrap(page) for page in pages]
     text = "\n".join("\n".join(page) for page in pages).strip()
     if not text:
         return ReadResult(

@@ -113,7 +113,10 @@ class SentenceTransformerEmbedder(Embedder):
                 f"找不到模型 {model}：本机离线，请给出模型文件夹路径（st:/path/to/model）"
             ) from exc
         self._query_prefix, self._passage_prefix = _prefixes(model)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension())
         self.id = f"st:{model}"
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:

@@ -75,6 +75,10 @@ def line_heading_style(line: str) -> str | None:
     return None
 
 
+def _has_sentence_end(text: str) -> bool:
+    return any(ch in _SENTENCE_END for ch in text)
+
+
 def _title_end(text: str, start: int, limit: int) -> int:
     """End of a run-on heading title: just before the body repeats the title's first words."""
     region = text[start:limit]
@@ -87,7 +91,7 @@ def _title_end(text: str, start: int, limit: int) -> int:
             best, best_len = pos, common
     if best > 0:
         return start + best
-    if len(region) <= _MAX_TITLE and not any(ch in _SENTENCE_END for ch in region):
+    if len(region) <= _MAX_TITLE and not _has_sentence_end(region):
         return limit
     return start
 
@@ -128,8 +132,7 @@ def _boundary_ok(text: str, pos: int, previous: Heading | None) -> bool:
         return True
     if previous is None:
         return text[:pos].count("。") == 0 and pos <= 60
-    between = text[previous.start : pos]
-    return pos - previous.start <= 60 and not any(ch in _SENTENCE_END for ch in between)
+    return pos - previous.start <= 60 and not _has_sentence_end(text[previous.start : pos])
 
 
 def find_inline_headings(text: str) -> list[Heading]:
@@ -145,7 +148,8 @@ def find_inline_headings(text: str) -> list[Heading]:
             found.append(Heading(style, match.start(), match.end(), match.end()))
     for i, heading in enumerate(found):
         limit = found[i + 1].start if i + 1 < len(found) else len(text)
-        if i + 1 < len(found) and found[i + 1].start - heading.title_end <= _MAX_TITLE:
+        region = text[heading.title_end : limit]
+        if i + 1 < len(found) and len(region) <= _MAX_TITLE and not _has_sentence_end(region):
             end = limit
         else:
             end = _title_end(text, heading.title_end, limit)

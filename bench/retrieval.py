@@ -1,0 +1,112 @@
+"""Retrieval benchmark on CMRC 2018 (trial set): each paragraph a document, each question a query.
+
+Runs the product's own ingest and search over a temporary library and prints, for lexical, dense
+and hybrid (RRF and convex fusion) in one run: answer-in-top-k at 1/5/10 (a hit is a returned
+passage containing one of the answer strings), document recall@5 and MRR@10.
+
+    python bench/retrieval.py [--data PATH] [--embedder e5] [--limit N]
+
+Skips cleanly (exit 0) when the data file is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ingest.pipeline import ingest_paths  # noqa: E402
+from kb.config import Settings  # noqa: E402
+from kb.library import Library  # noqa: E402
+from kb.search import SearchService  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "evaldata" / "cmrc2018" / "cmrc2018_trial.json"
+VARIANTS = [("lexical", "rrf"), ("dense", "rrf"), ("hybrid", "rrf"), ("hybrid", "convex")]
+
+
+def load_squad(path: Path) -> tuple[dict[str, str], list[tuple[str, str, list[str]]]]:
+    """(paragraph id -> context, [(question, paragraph id, answers)])."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    paragraphs: dict[str, str] = {}
+    questions: list[tuple[str, str, list[str]]] = []
+    for article in data["data"]:
+        for i, paragraph in enumerate(article["paragraphs"]):
+            pid = paragraph.get("id") or f"{article.get('id', 'A')}-{i}"
+            paragraphs[pid] = paragraph["context"]
+            for qa in paragraph["qas"]:
+                answers = [a["text"] for a in qa["answers"] if a["text"].strip()]
+                if answers:
+                    questions.append((qa["question"], pid, answers))
+    return paragraphs, questions
+
+
+def write_library_files(folder: Path, paragraphs: dict[str, str]) -> None:
+    for pid, context in paragraphs.items():
+        body = f"---\nid: {json.dumps(pid)}\ntype: case\ntitle: {json.dumps(pid)}\n---\n\n{context}\n"
+        (folder / f"{pid}.md").write_text(body, encoding="utf-8")
+
+
+def evaluate(service: SearchService, questions, mode: str) -> dict[str, float]:
+    at = {1: 0, 5: 0, 10: 0}
+    recall5, mrr = 0, 0.0
+    for question, pid, answers in questions:
+        hits = service.search(question, k=10, mode=mode).hits
+        first = next(
+            (rank for rank, h in enumerate(hits, 1) if any(a in h.text for a in answers)), None
+        )
+        for cut in at:
+            at[cut] += bool(first and first <= cut)
+        mrr += 1.0 / first if first else 0.0
+        recall5 += pid in {h.doc_id for h in hits[:5]}
+    n = len(questions) or 1
+    return {
+        "answer@1": at[1] / n, "answer@5": at[5] / n, "answer@10": at[10] / n,
+        "doc_recall@5": recall5 / n, "mrr@10": mrr / n,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--embedder", default="e5")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    args = parser.parse_args()
+    if not args.data.is_file():
+        print(f"skip: {args.data} not found (CMRC 2018 trial set); nothing measured")
+        return 0
+    paragraphs, questions = load_squad(args.data)
+    questions = questions[: args.limit] if args.limit else questions
+    with tempfile.TemporaryDirectory() as tmp:
+        source, data_dir = Path(tmp) / "docs", Path(tmp) / "index"
+        source.mkdir()
+        write_library_files(source, paragraphs)
+        library = Library(Settings(data_dir=data_dir, embedder=args.embedder))
+        started = time.perf_counter()
+        report = ingest_paths(library, [source])
+        print(f"ingested {report.count('added')} paragraphs in {time.perf_counter() - started:.1f}s")
+        library.embedder.embed_query = lru_cache(maxsize=None)(library.embedder.embed_query)
+        results = {}
+        for mode, fusion in VARIANTS:
+            library.settings.fusion = fusion
+            name = mode if mode != "hybrid" else f"hybrid-{fusion}"
+            started = time.perf_counter()
+            results[name] = evaluate(SearchService(library), questions, mode)
+            results[name]["seconds"] = time.perf_counter() - started
+    print(f"\n{len(questions)} questions, {len(paragraphs)} paragraphs, embedder {args.embedder}")
+    header = ["mode", "answer@1", "answer@5", "answer@10", "doc_recall@5", "mrr@10"]
+    print(" | ".join(f"{h:>13}" for h in header))
+    for name, row in results.items():
+        print(" | ".join([f"{name:>13}"] + [f"{row[h]:>13.4f}" for h in header[1:]]))
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

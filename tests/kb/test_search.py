@@ -1,0 +1,130 @@
+"""Hybrid search over a real SQLite file and real FAISS/BM25 files (hash embedder)."""
+
+import json
+
+import pytest
+
+from ingest.pipeline import ingest_paths
+from kb.config import Settings
+from kb.errors import IndexMismatchError, IndexMissingError, InvalidQueryError, NotFoundError
+from kb.indexfiles import MANIFEST
+from kb.library import Library
+from kb.search import SearchService
+from kb.similar import similar_documents
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
+def test_every_mode_finds_the_supply_chain_case(service, mode):
+    result = service.search("供应链库存周转", k=3, mode=mode)
+    assert result.hits[0].doc_id == "CASE-T-001"
+    assert result.mode == mode and result.took_ms >= 0
+
+
+def test_hit_carries_original_text_and_marked_snippet(service):
+    hit = service.search("门店人效排班", k=1).hits[0]
+    assert hit.doc_id == "CASE-T-002"
+    assert "門店" in hit.text and "门店" not in hit.text
+    assert "<mark>門店人效</mark>" in hit.snippet and "<mark>排班</mark>" in hit.snippet
+    assert hit.metadata["industry"] == "零售" and hit.metadata["tags"] == ["门店运营", "客户体验"]
+    assert hit.source.endswith("case-retail.md") and hit.type == "case"
+
+
+def test_filters_apply_before_cutting_to_k(service):
+    unfiltered = service.search("项目", k=1)
+    assert unfiltered.hits[0].metadata.get("industry") != "金融"
+    result = service.search("项目", k=1, filters=["industry=金融"])
+    assert [h.doc_id for h in result.hits] == ["LES-T-001"]
+    dated = service.search("项目", k=10, filters=["date>=2022-01-01"])
+    assert {h.doc_id for h in dated.hits} == {"CASE-T-001", "SOP-T-001"}
+    assert service.search("项目", k=10, filters=["type=sop"]).hits[0].doc_id == "SOP-T-001"
+
+
+def test_facets_count_matching_documents(service):
+    result = service.search("库存", k=10, mode="lexical")
+    assert result.facets["type"] == {"case": 2}
+    assert result.facets["industry"] == {"制造业": 1, "零售": 1}
+    everything = service.search("项目 门店 数据 库存", k=10)
+    assert sum(everything.facets["type"].values()) == 4
+
+
+def test_grouping_by_document(service):
+    result = service.search("供应商 库存 采购 成本", k=5, by_doc=True)
+    ids = [h.doc_id for h in result.hits]
+    assert len(ids) == len(set(ids))
+    assert result.hits[0].doc_id == "CASE-T-001"
+    assert 1 < len(result.hits[0].passages) <= 3
+    assert all("<mark>" in p["snippet"] for p in result.hits[0].passages[:1])
+
+
+def test_offset_pages_through_results(service):
+    first = service.search("项目", k=2)
+    second = service.search("项目", k=2, offset=2)
+    assert first.total == second.total
+    assert not {h.chunk_id for h in first.hits} & {h.chunk_id for h in second.hits}
+
+
+def test_similar_cases_explain_the_reason(service):
+    results = similar_documents(service, "CASE-T-001", k=3)
+    assert results and all(r.doc_id != "CASE-T-001" for r in results)
+    retail = next(r for r in results if r.doc_id == "CASE-T-002")
+    assert retail.shared_labels["service_type"] == "运营优化"
+    assert retail.shared_labels["type"] == "case"
+    pair = retail.passage_pairs[0]
+    assert pair["source"]["chunk_id"] != pair["target"]["chunk_id"]
+    assert -1.0 <= pair["similarity"] <= 1.0
+    with pytest.raises(NotFoundError):
+        similar_documents(service, "NOPE", k=3)
+
+
+@pytest.mark.parametrize(
+    ("query", "k", "mode", "message"),
+    [("", 10, "hybrid", "查询为空"), ("好" * 10_000, 10, "hybrid", "超过上限"),
+     ("项目", 0, "hybrid", "k 必须"), ("项目", 10, "fuzzy", "未知的检索模式")],
+)
+def test_bad_queries_are_refused_clearly(service, query, k, mode, message):
+    with pytest.raises(InvalidQueryError, match=message):
+        service.search(query, k=k, mode=mode)
+
+
+def test_index_of_another_embedder_is_refused_with_rebuild_hint(ingested, settings):
+    other = Library(Settings(data_dir=settings.data_dir, embedder="hash:64"))
+    with pytest.raises(IndexMismatchError, match="kb rebuild"):
+        SearchService(other).search("项目")
+    manifest = other.rebuild()
+    assert manifest.embedder == "hash:64" and manifest.dim == 64
+    assert SearchService(other).search("供应链").hits[0].doc_id == "CASE-T-001"
+
+
+def test_manifest_names_files_and_counts(ingested):
+    manifest = json.loads((ingested.data_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 1 and manifest["embedder"] == "hash:256"
+    assert manifest["documents"] == 4 and manifest["chunks"] > 4
+    folder = ingested.data_dir / manifest["generation"]
+    assert (folder / "vectors.faiss").is_file() and (folder / "bm25" / "chunk_ids.npy").is_file()
+
+
+def test_empty_library_says_to_ingest(library):
+    with pytest.raises(IndexMissingError, match="kb ingest"):
+        SearchService(library).search("项目")
+
+
+def test_service_follows_a_new_index_built_elsewhere(service, ingested, docs_dir):
+    assert service.search("数字孪生工厂", k=1, mode="lexical").hits == []
+    (docs_dir / "new.md").write_text(
+        "---\nid: CASE-T-009\ntitle: 数字孪生工厂建设\n---\n\n数字孪生工厂的建设路径与投资回报。\n",
+        encoding="utf-8",
+    )
+    other = Library(ingested.settings)
+    ingest_paths(other, [docs_dir])
+    assert service.search("数字孪生工厂", k=1, mode="lexical").hits[0].doc_id == "CASE-T-009"
+
+
+def test_reload_applies_a_new_synonym(ingested):
+    service = SearchService(ingested)
+    assert service.search("甲方", k=5, mode="lexical").hits == []
+    (ingested.data_dir / "synonyms.txt").write_text("客户,甲方\n", encoding="utf-8")
+    ingested.text.load_resources(ingested.data_dir)
+    ingested.retokenize_all()
+    ingested.build_indexes()
+    hits = SearchService(ingested).search("甲方", k=5, mode="lexical").hits
+    assert hits and "<mark>" in hits[0].snippet

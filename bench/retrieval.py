@@ -49,7 +49,9 @@ def load_squad(path: Path) -> tuple[dict[str, str], list[tuple[str, str, list[st
 
 def write_library_files(folder: Path, paragraphs: dict[str, str]) -> None:
     for pid, context in paragraphs.items():
-        body = f"---\nid: {json.dumps(pid)}\ntype: case\ntitle: {json.dumps(pid)}\n---\n\n{context}\n"
+        body = (
+            f"---\nid: {json.dumps(pid)}\ntype: case\ntitle: {json.dumps(pid)}\n---\n\n{context}\n"
+        )
         (folder / f"{pid}.md").write_text(body, encoding="utf-8")
 
 
@@ -67,8 +69,11 @@ def evaluate(service: SearchService, questions, mode: str) -> dict[str, float]:
         recall5 += pid in {h.doc_id for h in hits[:5]}
     n = len(questions) or 1
     return {
-        "answer@1": at[1] / n, "answer@5": at[5] / n, "answer@10": at[10] / n,
-        "doc_recall@5": recall5 / n, "mrr@10": mrr / n,
+        "answer@1": at[1] / n,
+        "answer@5": at[5] / n,
+        "answer@10": at[10] / n,
+        "doc_recall@5": recall5 / n,
+        "mrr@10": mrr / n,
     }
 
 
@@ -90,7 +95,9 @@ def main() -> int:
         library = Library(Settings(data_dir=data_dir, embedder=args.embedder))
         started = time.perf_counter()
         report = ingest_paths(library, [source])
-        print(f"ingested {report.count('added')} paragraphs in {time.perf_counter() - started:.1f}s")
+        print(
+            f"ingested {report.count('added')} paragraphs in {time.perf_counter() - started:.1f}s"
+        )
         library.embedder.embed_query = lru_cache(maxsize=None)(library.embedder.embed_query)
         results = {}
         for mode, fusion in VARIANTS:

@@ -15,7 +15,10 @@ def test_markdown_heading_path_and_offsets():
     read = read_markdown((DATA / "library" / "case-auto.md").read_bytes(), "case-auto.md")
     layout, chunks = _chunks(read.blocks)
     assert [c.heading_path for c in chunks] == [
-        ["一、项目背景"], ["二、问题诊断"], ["三、解决方案"], ["四、项目成效"]
+        ["一、项目背景"],
+        ["二、问题诊断"],
+        ["三、解决方案"],
+        ["四、项目成效"],
     ]
     for chunk in chunks:
         assert layout.text[chunk.start : chunk.end] == chunk.text
@@ -37,7 +40,7 @@ def test_nested_markdown_headings():
 
 
 def test_inline_numbered_headings_of_the_seed():
-    layout, chunks = _chunks([Block("text", SEED.read_text(encoding="utf-8"), plain=True)])
+    _, chunks = _chunks([Block("text", SEED.read_text(encoding="utf-8"), plain=True)])
     paths = [c.heading_path for c in chunks]
     assert ["第1章 前期準備與客戶溝通", "1.1 客戶信息收集與分析"] in paths
     assert ["第4章 服務交付與成果輸出", "4.1 服務成果的整理與歸檔"] in paths
@@ -66,7 +69,9 @@ def test_line_headings_and_levels():
     text = "一、项目背景\n客户是一家企业。\n（一）现状\n流程很长。\n二、方案\n分级审批。"
     _, chunks = _chunks([Block("text", text, plain=True)])
     assert [c.heading_path for c in chunks] == [
-        ["一、项目背景"], ["一、项目背景", "（一）现状"], ["二、方案"]
+        ["一、项目背景"],
+        ["一、项目背景", "（一）现状"],
+        ["二、方案"],
     ]
 
 

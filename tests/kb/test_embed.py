@@ -49,7 +49,9 @@ def test_real_e5_embedder_retrieves_across_scripts(tmp_path, docs_dir):
     vectors = embedder.embed_passages(["供应链降本", "門店排班"])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     service = _search_tiny_corpus(tmp_path, docs_dir, "e5")
-    assert service.search("门店排队时间太长怎么办", k=1, mode="dense").hits[0].doc_id == "CASE-T-002"
+    assert (
+        service.search("门店排队时间太长怎么办", k=1, mode="dense").hits[0].doc_id == "CASE-T-002"
+    )
     assert service.search("指标口径不一致", k=1, mode="dense").hits[0].doc_id == "LES-T-001"
 
 

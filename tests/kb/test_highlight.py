@@ -20,7 +20,12 @@ def test_match_extends_over_what_text_shares_with_query():
 
 
 def test_snippet_window_escapes_html_and_centres_on_matches():
-    text = "<script>alert(1)</script>" + "无关内容。" * 60 + "供应链降本是本项目的核心。" + "其他。" * 40
+    text = (
+        "<script>alert(1)</script>"
+        + "无关内容。" * 60
+        + "供应链降本是本项目的核心。"
+        + "其他。" * 40
+    )
     result = snippet(text, ["供应链"], width=80)
     assert "<mark>供应链</mark>" in result
     assert "<script>" not in result

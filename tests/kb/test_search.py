@@ -78,8 +78,12 @@ def test_similar_cases_explain_the_reason(service):
 
 @pytest.mark.parametrize(
     ("query", "k", "mode", "message"),
-    [("", 10, "hybrid", "查询为空"), ("好" * 10_000, 10, "hybrid", "超过上限"),
-     ("项目", 0, "hybrid", "k 必须"), ("项目", 10, "fuzzy", "未知的检索模式")],
+    [
+        ("", 10, "hybrid", "查询为空"),
+        ("好" * 10_000, 10, "hybrid", "超过上限"),
+        ("项目", 0, "hybrid", "k 必须"),
+        ("项目", 10, "fuzzy", "未知的检索模式"),
+    ],
 )
 def test_bad_queries_are_refused_clearly(service, query, k, mode, message):
     with pytest.raises(InvalidQueryError, match=message):

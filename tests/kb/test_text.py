@@ -14,7 +14,9 @@ def test_normalisation_is_one_char_per_char_and_simplified():
 
 def test_tokens_are_the_same_for_both_scripts():
     pipeline = TextPipeline()
-    assert pipeline.index_tokens("服務成果的整理與歸檔") == pipeline.index_tokens("服务成果的整理与归档")
+    assert pipeline.index_tokens("服務成果的整理與歸檔") == pipeline.index_tokens(
+        "服务成果的整理与归档"
+    )
 
 
 def test_tokens_drop_stopwords_and_add_bigrams():

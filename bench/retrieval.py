@@ -31,11 +31,21 @@ DEFAULT_DATA = ROOT.parent / "shared" / "evaldata" / "cmrc2018" / "cmrc2018_tria
 VARIANTS = [("lexical", "rrf"), ("dense", "rrf"), ("hybrid", "rrf"), ("hybrid", "convex")]
 
 
-def load_squad(path: Path) -> tuple[dict[str, str], list[tuple[str, str, list[str]]]]:
-    """(paragraph id -> context, [(question, paragraph id, answers)])."""
+def load_questions(path: Path) -> tuple[dict[str, str], list[tuple[str, str, list[str]]]]:
+    """(paragraph id -> context, [(question, paragraph id, answers)]) from the SQuAD layout
+    (`{"data": [{"paragraphs": [...]}]}`) or the original CMRC layout (a list of contexts)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     paragraphs: dict[str, str] = {}
     questions: list[tuple[str, str, list[str]]] = []
+    if isinstance(data, list):
+        for item in data:
+            pid = item["context_id"]
+            paragraphs[pid] = item["context_text"]
+            for qa in item["qas"]:
+                answers = [a for a in qa["answers"] if a.strip()]
+                if answers:
+                    questions.append((qa["query_text"], pid, answers))
+        return paragraphs, questions
     for article in data["data"]:
         for i, paragraph in enumerate(article["paragraphs"]):
             pid = paragraph.get("id") or f"{article.get('id', 'A')}-{i}"
@@ -86,7 +96,7 @@ def main() -> int:
     if not args.data.is_file():
         print(f"skip: {args.data} not found (CMRC 2018 trial set); nothing measured")
         return 0
-    paragraphs, questions = load_squad(args.data)
+    paragraphs, questions = load_questions(args.data)
     questions = questions[: args.limit] if args.limit else questions
     with tempfile.TemporaryDirectory() as tmp:
         source, data_dir = Path(tmp) / "docs", Path(tmp) / "index"

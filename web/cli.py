@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from pydantic import ValidationError
+from typer.exceptions import TyperException
 from rich.console import Console
 from rich.table import Table
 
@@ -28,8 +28,8 @@ EXIT_PARTIAL = 3
 app = typer.Typer(
     help="咨询案例知识库：导入、检索、相似案例。", no_args_is_help=True, add_completion=False
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 _state: dict[str, Any] = {}
 
 
@@ -64,20 +64,36 @@ def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
     raise typer.Exit(code)
 
 
-def _report_table(report: IngestReport) -> Table:
-    table = Table(title="导入结果", show_lines=False)
-    for column in ("状态", "文档", "块数", "文件", "说明"):
-        table.add_column(column)
-    for result in report.results:
-        if result.status != "unchanged":
+STATUS_LABELS = {
+    "added": "新增",
+    "updated": "更新",
+    "unchanged": "未变",
+    "duplicate": "重复",
+    "skipped": "跳过",
+    "failed": "失败",
+    "pruned": "已删除",
+}
+
+
+def _print_report(report: IngestReport) -> None:
+    changed = [r for r in report.results if r.status != "unchanged"]
+    if changed:
+        table = Table(title="导入结果")
+        for column in ("状态", "文档", "块数", "文件"):
+            table.add_column(column)
+        for result in changed:
             table.add_row(
-                result.status,
+                STATUS_LABELS[result.status],
                 result.doc_id or "",
                 str(result.chunks or ""),
                 Path(result.path).name,
-                result.message,
             )
-    return table
+        out.print(table)
+    for result in changed:
+        if result.message:
+            out.print(f"[{STATUS_LABELS[result.status]}] {result.message}", highlight=False)
+    summary = "，".join(f"{STATUS_LABELS[k]} {v}" for k, v in report.summary().items())
+    out.print(f"完成：{summary or '没有文件'}；用时 {report.seconds:.2f} 秒", highlight=False)
 
 
 @app.command()
@@ -98,12 +114,9 @@ def ingest(
             }
         )
     else:
-        if any(r.status != "unchanged" for r in report.results):
-            out.print(_report_table(report))
-        summary = "，".join(f"{k} {v}" for k, v in report.summary().items()) or "无文件"
-        out.print(f"完成：{summary}；用时 {report.seconds:.2f} 秒", highlight=False)
+        _print_report(report)
     if report.partial:
-        err.print(f"[yellow]部分文件导入失败（{report.count('failed')} 个），见上表[/yellow]")
+        err.print(f"[yellow]部分文件导入失败（{report.count('failed')} 个），原因见上[/yellow]")
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -281,14 +294,16 @@ def reload() -> None:
 def run() -> None:
     """Console entry point: user errors become one line and a non-zero exit."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except KBError as exc:
         err.print(f"[red]错误：[/red]{exc.message}", highlight=False)
         sys.exit(EXIT_USER_ERROR)
     except ValidationError as exc:
-        err.print(f"[red]设置有误：[/red]{exc.errors()[0]['loc']} {exc.errors()[0]['msg']}")
+        problem = exc.errors()[0]
+        name = "KB_" + str(problem["loc"][0]).upper() if problem["loc"] else "设置"
+        err.print(f"[red]设置有误：[/red]{name}：{problem['msg']}", highlight=False)
         sys.exit(EXIT_USER_ERROR)
-    except click.ClickException as exc:
+    except TyperException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
@@ -296,3 +311,4 @@ def run() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("已中断")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from ingest.pipeline import IngestReport, ingest_paths
 from kb import store

@@ -120,10 +120,12 @@ class Library:
         """Recompute every chunk's tokens (after the user dictionary or synonyms changed)."""
         with self.session() as session:
             done, last = 0, -1
+            titles: dict[str, str] = {}
             while batch := store.chunk_texts(session, after_id=last):
                 for chunk in batch:
-                    title = self._title(session, chunk.doc_id)
-                    passage = passage_for_index(title, chunk.heading, chunk.text)
+                    if chunk.doc_id not in titles:
+                        titles[chunk.doc_id] = self._title(session, chunk.doc_id)
+                    passage = passage_for_index(titles[chunk.doc_id], chunk.heading, chunk.text)
                     chunk.tokens = " ".join(self.text.index_tokens(passage))
                     session.add(chunk)
                 last = batch[-1].id or last

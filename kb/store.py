@@ -103,20 +103,6 @@ def chunk_locations(session: Session) -> Sequence[tuple[int, str, int]]:
     return session.exec(select(Chunk.id, Chunk.doc_id, Chunk.ordinal)).all()
 
 
-def set_embedding(session: Session, *, chunk_id: int, embedding: bytes) -> None:
-    chunk = session.get(Chunk, chunk_id)
-    if chunk is not None:
-        chunk.embedding = embedding
-        session.add(chunk)
-
-
-def set_tokens(session: Session, *, chunk_id: int, tokens: str) -> None:
-    chunk = session.get(Chunk, chunk_id)
-    if chunk is not None:
-        chunk.tokens = tokens
-        session.add(chunk)
-
-
 def chunk_texts(session: Session, *, after_id: int = -1, batch: int = 256) -> Sequence[Chunk]:
     query = select(Chunk).where(col(Chunk.id) > after_id).order_by(col(Chunk.id)).limit(batch)
     return session.exec(query).all()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.exceptions import TyperException
 
@@ -51,8 +54,7 @@ def main(
 
 
 def _library(progress: bool = True) -> Library:
-    reporter = BarReporter(err) if progress and sys.stderr.isatty() else None
-    return Library(_state["settings"], reporter=reporter)
+    return Library(_state["settings"], reporter=BarReporter(err) if progress else None)
 
 
 def _print_json(data: Any) -> None:
@@ -120,6 +122,13 @@ def ingest(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+def _terminal_snippet(snippet: str) -> str:
+    """The HTML snippet as rich markup: marks become reverse video, the rest literal text."""
+    pieces = re.split(r"(</?mark>)", snippet)
+    styles = {"<mark>": "[reverse]", "</mark>": "[/reverse]"}
+    return "".join(styles.get(p) or escape(html.unescape(p)) for p in pieces)
+
+
 def _print_hits(result: Any) -> None:
     out.print(f"共 {result.total} 条，用时 {result.took_ms:.0f} ms", highlight=False)
     for rank, hit in enumerate(result.hits, start=1):
@@ -133,8 +142,7 @@ def _print_hits(result: Any) -> None:
         )
         if hit.heading:
             out.print(f"   [cyan]{hit.heading}[/cyan]", highlight=False)
-        snippet = hit.snippet.replace("<mark>", "[reverse]").replace("</mark>", "[/reverse]")
-        out.print("   " + snippet, highlight=False)
+        out.print("   " + _terminal_snippet(hit.snippet), highlight=False)
 
 
 @app.command()

@@ -3,6 +3,7 @@ file in its own transaction, prune vanished files, rebuild the indexes once."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable
@@ -23,6 +24,8 @@ from ingest.readers import reader_for
 from kb import store
 from kb.errors import DocumentError, KBError, NoTextError, UnsupportedFileError
 from kb.library import Library
+
+logger = logging.getLogger(__name__)
 
 STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "failed", "pruned")
 
@@ -120,6 +123,11 @@ class Ingestor:
                     message = f"{path.name}：无法读取（{exc.strerror or exc}）"
                     self.report.results.append(FileResult(str(path), "failed", message=message))
                     item = None
+                except Exception as exc:  # a reader library failing on a malformed file
+                    logger.warning("unexpected error reading %s", path, exc_info=True)
+                    message = f"{path.name}：文件无法解析（{type(exc).__name__}: {exc}）"
+                    self.report.results.append(FileResult(str(path), "failed", message=message))
+                    item = None
                 if item:
                     prepared.append(item)
                 advance()
@@ -130,8 +138,8 @@ class Ingestor:
         limit = self.settings.max_file_mb * 1024 * 1024
         if path.stat().st_size > limit:
             raise DocumentError(
-                f"{path.name}：文件大小 {path.stat().st_size / 1048576:.0f} MB 超过上限 "
-                f"{self.settings.max_file_mb:g} MB（KB_MAX_FILE_MB）"
+                f"{path.name}：文件大小 {path.stat().st_size / 1048576:.3g} MB 超过上限 "
+                f"{self.settings.max_file_mb:g} MB（可用 KB_MAX_FILE_MB 调整）"
             )
         data = path.read_bytes()
         side = sidecar_path(path)
@@ -141,19 +149,13 @@ class Ingestor:
             self._remember(existing.id, digest, path)
             self.report.results.append(FileResult(str(path), "unchanged", existing.id))
             return None
-        fmt, read = read_file(path=path, data=data)
-        doc_id = self._doc_id(session, path, read.meta.get("id"))
         duplicate = self._duplicate_of(session, digest, path)
         if duplicate:
-            self.report.results.append(
-                FileResult(
-                    str(path),
-                    "duplicate",
-                    doc_id,
-                    message=f"内容与 {duplicate} 完全相同，未重复导入",
-                )
-            )
+            message = f"内容与 {duplicate} 完全相同，未重复导入"
+            self.report.results.append(FileResult(str(path), "duplicate", message=message))
             return None
+        fmt, read = read_file(path=path, data=data)
+        doc_id = self._doc_id(session, path, read.meta.get("id"))
         item = prepare_document(
             path=path,
             fmt=fmt,

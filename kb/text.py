@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 import jieba
@@ -61,11 +62,29 @@ def char_bigrams(text: str) -> list[str]:
     return grams
 
 
+@lru_cache(maxsize=1)
+def _base_tokenizer() -> jieba.Tokenizer:
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def _fresh_tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer with its own copy of the main dictionary (loaded once per process),
+    so that user words added to one pipeline never leak into another."""
+    base = _base_tokenizer()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ = dict(base.FREQ)
+    tokenizer.total = base.total
+    tokenizer.initialized = True
+    return tokenizer
+
+
 class TextPipeline:
     """Tokeniser for index and query, with the data dir's user dictionary and synonyms."""
 
     def __init__(self, data_dir: Path | None = None) -> None:
-        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer = _fresh_tokenizer()
         self._canonical: dict[str, str] = {}
         self._variants: dict[str, set[str]] = {}
         self.config_hash = ""
@@ -81,7 +100,7 @@ class TextPipeline:
             userdict.write_text(_USERDICT_HELP, encoding="utf-8")
         if not synonyms.exists():
             synonyms.write_text(_SYNONYMS_HELP, encoding="utf-8")
-        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer = _fresh_tokenizer()
         self._load_userdict(userdict.read_text(encoding="utf-8"))
         self._load_synonyms(synonyms.read_text(encoding="utf-8"))
         digest = hashlib.sha1(userdict.read_bytes() + b"\0" + synonyms.read_bytes())

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from ingest.encoding import decode_text
 from ingest.pipeline import IngestReport, ingest_paths
 from kb import store
 from kb.config import Settings
@@ -176,7 +177,11 @@ def search(
 def _search_batch(service: SearchService, batch: Path, **options: Any) -> None:
     if not batch.is_file():
         _fail(f"找不到查询文件 {batch}")
-    for line in batch.read_text(encoding="utf-8").splitlines():
+    text, _ = decode_text(batch.read_bytes(), batch.name)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for line in (raw.rstrip("\r") for raw in lines):
         if not line.strip():
             _print_json({"query": line, "error": {"code": "invalid_query", "message": "空行"}})
             continue

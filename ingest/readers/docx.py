@@ -7,6 +7,7 @@ import re
 import zipfile
 
 import docx
+from lxml import etree
 from docx.document import Document as DocxDocument
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -34,7 +35,8 @@ def _paragraph_block(paragraph: Paragraph) -> Block | None:
 def _table_block(table: Table) -> Block | None:
     rows = []
     for row in table.rows:
-        cells = list(dict.fromkeys(cell.text.strip() for cell in row.cells))
+        unique = {id(cell._tc): cell for cell in row.cells}.values()
+        cells = [cell.text.strip() for cell in unique]
         if any(cells):
             rows.append(" | ".join(cells))
     return Block("text", "\n".join(rows)) if rows else None
@@ -52,7 +54,7 @@ def _body_blocks(document: DocxDocument) -> list[Block]:
 def read_docx(data: bytes, name: str) -> ReadResult:
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError) as exc:
         raise DocumentError(f"{name}：不是有效的 DOCX 文件（文件已损坏或格式不对）") from exc
     title = (document.core_properties.title or "").strip() or None
     return ReadResult(_body_blocks(document), title=title)

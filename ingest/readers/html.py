@@ -45,8 +45,10 @@ def _blocks(root: Tag) -> list[Block]:
 
 def read_html(data: bytes, name: str) -> ReadResult:
     soup = BeautifulSoup(data, "lxml")
-    title_tag = soup.find("h1") or soup.find("title")
-    title = _text(title_tag) if isinstance(title_tag, Tag) else None
+    page_title = soup.find("title")
     for noise in soup.find_all(_NOISE):
         noise.decompose()
-    return ReadResult(_blocks(_main_element(soup)), title=title or None)
+    main = _main_element(soup)
+    title_tag = main.find("h1") or page_title
+    title = _text(title_tag) if isinstance(title_tag, Tag) else None
+    return ReadResult(_blocks(main), title=title or None)

@@ -7,7 +7,7 @@ import logging
 from collections import Counter
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PyPdfError
 
 from ingest.readers import ReadResult
 from kb.chunking import Block
@@ -53,7 +53,7 @@ def read_pdf(data: bytes, name: str) -> ReadResult:
         pages = [(page.extract_text() or "").split("\n") for page in reader.pages]
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (PyPdfError, NotImplementedError, ValueError, KeyError, TypeError, OSError) as exc:
         raise DocumentError(f"{name}：PDF 文件已损坏或无法解析（{exc}）") from exc
     pages = _drop_running_lines([[line.strip() for line in page] for page in pages])
     pages = [_unwrap(page) for page in pages]
@@ -63,5 +63,12 @@ def read_pdf(data: bytes, name: str) -> ReadResult:
             [],
             warnings=[f"{name}：PDF 没有文字层（可能是扫描件），未导入；请先做 OCR 再导入"],
         )
-    title = (reader.metadata.title if reader.metadata else None) or None
-    return ReadResult([Block("text", text, plain=True)], title=title)
+    return ReadResult([Block("text", text, plain=True)], title=_title(reader))
+
+
+def _title(reader: PdfReader) -> str | None:
+    """The document title from the PDF info dictionary; a damaged one is ignored."""
+    try:
+        return (reader.metadata.title if reader.metadata else None) or None
+    except (PyPdfError, ValueError, KeyError, TypeError):
+        return None

@@ -7,10 +7,10 @@ import re
 import zipfile
 
 import docx
-from lxml import etree
 from docx.document import Document as DocxDocument
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from ingest.readers import ReadResult
 from kb.chunking import Block

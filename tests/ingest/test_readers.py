@@ -9,8 +9,6 @@ from pathlib import Path
 
 import docx
 import pytest
-from lxml.etree import XMLSyntaxError
-from pypdf.errors import PdfReadError
 
 from ingest.documents import read_file
 from ingest.readers import reader_for

@@ -127,7 +127,8 @@ def _terminal_snippet(snippet: str) -> str:
     """The HTML snippet as rich markup: marks become reverse video, the rest literal text."""
     pieces = re.split(r"(</?mark>)", snippet)
     styles = {"<mark>": "[reverse]", "</mark>": "[/reverse]"}
-    return "".join(styles.get(p) or escape(html.unescape(p)) for p in pieces)
+    text = "".join(styles.get(p) or escape(html.unescape(p)) for p in pieces)
+    return " ".join(text.split())
 
 
 def _print_hits(result: Any) -> None:

@@ -195,6 +195,12 @@ def test_read_file_on_a_big5_text_keeps_the_traditional_text() -> None:
 # --------------------------------------------------------------------------- DOCX
 
 
+def docx_bytes(document: docx.document.Document) -> bytes:
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 def make_docx(title: str | None = "制造业数字化转型案例") -> bytes:
     document = docx.Document()
     if title:
@@ -214,9 +220,7 @@ def make_docx(title: str | None = "制造业数字化转型案例") -> bytes:
     document.add_heading("二、解决方案", level=1)
     document.add_paragraph("")  # empty paragraphs are dropped
     document.add_paragraph("上线高级排程系统，建立产销协同例会机制。")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return docx_bytes(document)
 
 
 def test_docx_heading_styles_become_heading_blocks() -> None:
@@ -253,9 +257,7 @@ def test_docx_merged_cells_are_not_repeated() -> None:
     merged.text = "项目成效汇总"
     for cell, value in zip(table.rows[1].cells, ["库存", "75 天", "48 天"], strict=True):
         cell.text = value
-    buffer = io.BytesIO()
-    document.save(buffer)
-    result = read_docx(buffer.getvalue(), "merged.docx")
+    result = read_docx(docx_bytes(document), "merged.docx")
     assert body(result) == "项目成效汇总\n库存 | 75 天 | 48 天"
 
 
@@ -267,9 +269,7 @@ def test_docx_table_keeps_equal_values_in_distinct_cells() -> None:
     ):
         for cell, value in zip(row.cells, values, strict=True):
             cell.text = value
-    buffer = io.BytesIO()
-    document.save(buffer)
-    result = read_docx(buffer.getvalue(), "t.docx")
+    result = read_docx(docx_bytes(document), "t.docx")
     assert body(result) == "指标 | 2022 年 | 2023 年\n准时交付率 | 95% | 95%"
 
 

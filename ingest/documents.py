@@ -16,10 +16,15 @@ from kb.library import passage_for_index
 from kb.models import CORE_FIELDS, Chunk, Document
 from kb.text import TextPipeline, normalize_for_index
 
-TYPE_HINTS = [
-    ("lesson", ("lesson", "教训", "复盘", "经验")),
+FOLDER_HINTS = [
+    ("lesson", ("lesson", "教训", "复盘")),
+    ("sop", ("sop", "规范", "制度", "流程")),
+    ("case", ("case", "案例")),
+]
+TITLE_HINTS = [
+    ("lesson", ("教训", "复盘", "经验")),
+    ("case", ("案例", "项目")),
     ("sop", ("sop", "规范", "规程", "流程", "指引", "手册", "标准", "办法")),
-    ("case", ("case", "案例", "项目")),
 ]
 
 
@@ -38,21 +43,22 @@ def file_digest(data: bytes, sidecar: bytes) -> str:
 
 
 def guess_type(path: Path, title: str) -> str:
-    """case | sop | lesson from the folder names, then the title; `case` when nothing says."""
-    haystack = normalize_for_index(" ".join([*path.parent.parts[-2:], title]))
-    for doc_type, hints in TYPE_HINTS:
-        if any(hint in haystack for hint in hints):
-            return doc_type
+    """case | sop | lesson from the folder names, else the title; `case` when nothing says."""
+    folders = normalize_for_index(" ".join(path.parent.parts[-2:]))
+    title = normalize_for_index(title)
+    for text, hints in ((folders, FOLDER_HINTS), (title, TITLE_HINTS)):
+        for doc_type, words in hints:
+            if any(word in text for word in words):
+                return doc_type
     return "case"
 
 
-def _first_title(text: str, layout_spans: list[Any]) -> str | None:
-    for span in layout_spans:
-        candidate = " ".join(text[span.start : span.end].split())
-        if candidate and len(candidate) <= 60:
-            return candidate
-        break
-    return None
+def _first_title(text: str, spans: list[Any]) -> str | None:
+    """The document's first line of text when it is short enough to be its title."""
+    if not spans:
+        return None
+    candidate = " ".join(text[spans[0].start : spans[0].end].split())
+    return candidate if 0 < len(candidate) <= 60 else None
 
 
 def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from kb.indexfiles import MANIFEST
 from kb.library import Library
 from kb.search import SearchService
 from kb.similar import similar_documents
+from tests.conftest import SEED
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
@@ -132,3 +133,12 @@ def test_reload_applies_a_new_synonym(ingested):
     ingested.build_indexes()
     hits = SearchService(ingested).search("甲方", k=5, mode="lexical").hits
     assert hits and "<mark>" in hits[0].snippet
+
+
+def test_seed_section_is_found_with_a_simplified_query(library):
+    report = ingest_paths(library, [SEED])
+    assert report.count("added") == 1
+    hit = SearchService(library).search("成果包包括哪些内容", k=3).hits[0]
+    assert hit.heading.endswith("4.1 服務成果的整理與歸檔")
+    assert "(wù)" not in hit.text and "歸檔" in hit.text
+    assert "<mark>成果包</mark>" in hit.snippet

@@ -52,13 +52,16 @@ class LexicalIndex:
 
     def top(
         self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None
-    ) -> list[tuple[int, float]]:
-        """(chunk id, score) of the k best rows with a positive score, among allowed rows."""
+    ) -> tuple[list[tuple[int, float]], np.ndarray]:
+        """(chunk id, score) of the k best rows with a positive score among allowed rows, and
+        the chunk ids of every matching row (the set facets count)."""
         scores = self.scores(query_tokens)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         positive = np.flatnonzero(scores > 0)
-        if len(positive) == 0:
-            return []
-        best = positive[np.argsort(-scores[positive], kind="stable")[:k]]
-        return [(int(self.ids[i]), float(scores[i])) for i in best]
+        if len(positive) > k:
+            positive_best = positive[np.argpartition(-scores[positive], k - 1)[:k]]
+        else:
+            positive_best = positive
+        best = positive_best[np.argsort(-scores[positive_best], kind="stable")]
+        return [(int(self.ids[i]), float(scores[i])) for i in best], self.ids[positive]

@@ -119,25 +119,27 @@ class SearchService:
 
     def candidates(
         self, snap: _Snapshot, query: str, mode: str, n: int, filters: list[Filter]
-    ) -> list[tuple[int, float]]:
-        """Fused (chunk id, score) candidates, best first."""
+    ) -> tuple[list[tuple[int, float]], set[int]]:
+        """Fused (chunk id, score) candidates, best first, and the matching chunk ids: every
+        chunk sharing a term with the query plus the dense candidates."""
         allowed = self._allowed(snap, filters)
         lexical: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
+        matched: set[int] = set()
         if mode in ("hybrid", "lexical"):
             tokens = self.library.text.query_tokens(query)
-            lexical = snap.lexical.top(tokens, n, allowed[0] if allowed else None)
+            lexical, lexical_matches = snap.lexical.top(tokens, n, allowed[0] if allowed else None)
+            matched.update(lexical_matches.tolist())
         if mode in ("hybrid", "dense"):
             vector = self.library.embedder.embed_query(query)
             dense = snap.vectors.search(vector, n, allowed[1] if allowed else None)
-        if mode == "lexical":
-            return lexical
-        if mode == "dense":
-            return dense
+            matched.update(chunk_id for chunk_id, _ in dense)
+        if mode != "hybrid":
+            return lexical or dense, matched
         weights = (self.settings.lexical_weight, self.settings.dense_weight)
         if self.settings.fusion == "convex":
-            return convex_fusion(lexical, dense, weights)
-        return rrf_fusion(lexical, dense, weights, self.settings.rrf_k)
+            return convex_fusion(lexical, dense, weights), matched
+        return rrf_fusion(lexical, dense, weights, self.settings.rrf_k), matched
 
     def search(
         self,
@@ -155,8 +157,8 @@ class SearchService:
         parsed = parse_filters(filters)
         snap = self.snapshot()
         n = (k + offset) * self.settings.candidates_factor
-        ranked = self.candidates(snap, query, mode, n, parsed)
-        facets = self.facets(snap, {snap.chunk_doc[c] for c, _ in ranked})
+        ranked, matched = self.candidates(snap, query, mode, n, parsed)
+        facets = self.facets(snap, {snap.chunk_doc[c] for c in matched})
         groups = self._group(snap, ranked) if by_doc else [[item] for item in ranked]
         page = groups[offset : offset + k]
         hits = self._hits(snap, query, page, by_doc)

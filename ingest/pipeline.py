@@ -20,7 +20,7 @@ from ingest.documents import (
     read_file,
 )
 from ingest.frontmatter import SIDECAR_SUFFIX, sidecar_path
-from ingest.readers import reader_for
+from ingest.readers import check_supported
 from kb import store
 from kb.errors import DocumentError, KBError, NoTextError, UnsupportedFileError
 from kb.library import Library
@@ -134,7 +134,7 @@ class Ingestor:
         return prepared
 
     def _prepare(self, session, path: Path) -> tuple[PreparedDocument, bool] | None:
-        reader_for(path)
+        check_supported(path)
         limit = self.settings.max_file_mb * 1024 * 1024
         if path.stat().st_size > limit:
             raise DocumentError(

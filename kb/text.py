@@ -81,12 +81,15 @@ def _fresh_tokenizer() -> jieba.Tokenizer:
 
 
 class TextPipeline:
-    """Tokeniser for index and query, with the data dir's user dictionary and synonyms."""
+    """Tokeniser for index and query, with the data dir's user dictionary and synonyms.
+
+    The jieba dictionary is loaded on first use, so commands that never tokenise stay fast."""
 
     def __init__(self, data_dir: Path | None = None) -> None:
-        self._tokenizer = _fresh_tokenizer()
+        self._user_words: list[tuple[str, int | None]] = []
         self._canonical: dict[str, str] = {}
         self._variants: dict[str, set[str]] = {}
+        self._jieba: jieba.Tokenizer | None = None
         self.config_hash = ""
         if data_dir is not None:
             self.load_resources(data_dir)
@@ -100,9 +103,10 @@ class TextPipeline:
             userdict.write_text(_USERDICT_HELP, encoding="utf-8")
         if not synonyms.exists():
             synonyms.write_text(_SYNONYMS_HELP, encoding="utf-8")
-        self._tokenizer = _fresh_tokenizer()
+        self._user_words = []
         self._load_userdict(userdict.read_text(encoding="utf-8"))
         self._load_synonyms(synonyms.read_text(encoding="utf-8"))
+        self._jieba = None
         digest = hashlib.sha1(userdict.read_bytes() + b"\0" + synonyms.read_bytes())
         self.config_hash = digest.hexdigest()[:12]
 
@@ -111,9 +115,8 @@ class TextPipeline:
             parts = line.split()
             if not parts or parts[0].startswith("#"):
                 continue
-            word = normalize_for_index(parts[0])
             freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-            self._tokenizer.add_word(word, freq)
+            self._user_words.append((normalize_for_index(parts[0]), freq))
 
     def _load_synonyms(self, content: str) -> None:
         self._canonical.clear()
@@ -123,9 +126,18 @@ class TextPipeline:
                 continue
             group = [normalize_for_index(w.strip()) for w in re.split(r"[,，]", line) if w.strip()]
             for word in group:
-                self._tokenizer.add_word(word)
+                self._user_words.append((word, None))
                 self._canonical[word] = group[0]
                 self._variants.setdefault(group[0], set()).update(group)
+
+    @property
+    def _tokenizer(self) -> jieba.Tokenizer:
+        if self._jieba is None:
+            tokenizer = _fresh_tokenizer()
+            for word, freq in self._user_words:
+                tokenizer.add_word(word, freq)
+            self._jieba = tokenizer
+        return self._jieba
 
     def words(self, normalized: str) -> list[str]:
         """jieba search-mode words of normalised text, stopwords and punctuation removed."""

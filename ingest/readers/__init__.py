@@ -43,10 +43,15 @@ def _registry() -> dict[str, tuple[str, Reader]]:
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".docx", ".pdf", ".html", ".htm")
 
 
-def reader_for(path: Path) -> tuple[str, Reader]:
-    """(format name, reader) for a path; UnsupportedFileError for other types."""
+def check_supported(path: Path) -> None:
+    """UnsupportedFileError for a type no reader handles (without importing any reader)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         kinds = "、".join(SUPPORTED_SUFFIXES)
         raise UnsupportedFileError(f"不支持的文件类型 {suffix or '（无扩展名）'}：支持 {kinds}")
-    return _registry()[suffix]
+
+
+def reader_for(path: Path) -> tuple[str, Reader]:
+    """(format name, reader) for a path; UnsupportedFileError for other types."""
+    check_supported(path)
+    return _registry()[path.suffix.lower()]

@@ -102,7 +102,7 @@ def read_file(*, path: Path, data: bytes) -> tuple[str, ReadResult]:
     read = reader(data, path.name)
     if not read.blocks:
         raise NoTextError("；".join(read.warnings) or f"{path.name}：没有可导入的文字内容")
-    sidecar_meta, _ = read_sidecar(path)
+    sidecar_meta = read_sidecar(path)
     read.meta = _clean_meta({**read.meta, **sidecar_meta})
     return fmt, read
 

@@ -58,10 +58,9 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
-def read_sidecar(path: Path) -> tuple[dict[str, Any], bytes]:
-    """Metadata of `<file>.meta.yaml` next to a file (for DOCX, PDF, HTML), and its bytes."""
+def read_sidecar(path: Path) -> dict[str, Any]:
+    """Metadata of `<file>.meta.yaml` next to a file (for DOCX, PDF, HTML)."""
     side = sidecar_path(path)
     if not side.is_file():
-        return {}, b""
-    raw = side.read_bytes()
-    return parse_yaml_mapping(raw.decode("utf-8", errors="replace"), side.name), raw
+        return {}
+    return parse_yaml_mapping(side.read_text(encoding="utf-8", errors="replace"), side.name)

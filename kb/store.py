@@ -108,10 +108,6 @@ def chunk_texts(session: Session, *, after_id: int = -1, batch: int = 256) -> Se
     return session.exec(query).all()
 
 
-def count_documents(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Document)).one()
-
-
 def count_chunks(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Chunk)).one()
 

@@ -40,9 +40,6 @@ class LexicalIndex:
         bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
         return cls(bm25, ids)
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score per row (0 where no query token occurs)."""
         known = [t for t in query_tokens if self._bm25 is not None and t in self._bm25.vocab_dict]

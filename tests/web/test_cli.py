@@ -476,3 +476,15 @@ def test_changed_embedder_requires_kb_rebuild(tmp_path: Path) -> None:
     stale = cli(data_dir, "search", "库存", embedder="hash")
     assert isinstance(stale.exception, IndexMismatchError)
     assert "kb rebuild" in stale.exception.message
+
+
+def test_reload_applies_an_edited_user_dictionary_and_synonyms(tmp_path: Path) -> None:
+    data_dir = tmp_path / "idx"
+    assert cli(data_dir, "ingest", copy_library(tmp_path / "docs")).exit_code == 0
+    assert cli_json(data_dir, "search", "东家", "--mode", "lexical", "--json")["hits"] == []
+    (data_dir / "synonyms.txt").write_text("客户,东家\n", encoding="utf-8")
+    result = cli(data_dir, "reload")
+    assert result.exit_code == 0, result.output
+    assert "重新分词" in result.output
+    hits = cli_json(data_dir, "search", "东家", "--mode", "lexical", "--json")["hits"]
+    assert hits and "<mark>" in hits[0]["snippet"]

@@ -33,7 +33,8 @@ VARIANTS = [("lexical", "rrf"), ("dense", "rrf"), ("hybrid", "rrf"), ("hybrid", 
 
 def load_questions(path: Path) -> tuple[dict[str, str], list[tuple[str, str, list[str]]]]:
     """(paragraph id -> context, [(question, paragraph id, answers)]) from the SQuAD layout
-    (`{"data": [{"paragraphs": [...]}]}`) or the original CMRC layout (a list of contexts)."""
+    (`{"data": [{"paragraphs": [...]}]}`) or the original CMRC layout (a list of contexts).
+    Questions with an empty text or no answer are left out (and counted in the report)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     paragraphs: dict[str, str] = {}
     questions: list[tuple[str, str, list[str]]] = []
@@ -43,7 +44,7 @@ def load_questions(path: Path) -> tuple[dict[str, str], list[tuple[str, str, lis
             paragraphs[pid] = item["context_text"]
             for qa in item["qas"]:
                 answers = [a for a in qa["answers"] if a.strip()]
-                if answers:
+                if answers and qa["query_text"].strip():
                     questions.append((qa["query_text"], pid, answers))
         return paragraphs, questions
     for article in data["data"]:
@@ -52,7 +53,7 @@ def load_questions(path: Path) -> tuple[dict[str, str], list[tuple[str, str, lis
             paragraphs[pid] = paragraph["context"]
             for qa in paragraph["qas"]:
                 answers = [a["text"] for a in qa["answers"] if a["text"].strip()]
-                if answers:
+                if answers and qa["question"].strip():
                     questions.append((qa["question"], pid, answers))
     return paragraphs, questions
 

@@ -197,7 +197,10 @@ class SearchService:
         terms = self.library.text.highlight_terms(query)
         width = self.settings.snippet_chars
         hits = []
-        for group in page:
+        for found in page:
+            group = [(cid, score) for cid, score in found if cid in chunks]
+            if not group:
+                continue  # replaced by an ingest in another process since the index was read
             best_id, best_score = group[0]
             chunk = chunks[best_id]
             doc = snap.docs[chunk.doc_id]

@@ -19,7 +19,9 @@ class Settings(BaseSettings):
     embedder: str = Field("e5", description="e5 | hash | st:<model name or folder>")
     embed_batch_size: int = Field(16, ge=1, description="texts per embedding call")
     chunk_chars: int = Field(400, ge=50, description="target maximum characters per chunk")
-    fusion: Literal["rrf", "convex"] = Field("convex", description="how hybrid mode fuses the sides")
+    fusion: Literal["rrf", "convex"] = Field(
+        "convex", description="how hybrid mode fuses the sides"
+    )
     rrf_k: int = Field(60, ge=1, description="rank constant of reciprocal rank fusion")
     lexical_weight: float = Field(1.0, ge=0, description="weight of the BM25 side in fusion")
     dense_weight: float = Field(1.0, ge=0, description="weight of the vector side in fusion")

@@ -97,3 +97,61 @@ class SimilarDocument(BaseModel):
     shared_labels: dict[str, Any]
     passage_pairs: list[dict[str, Any]]
     metadata: dict[str, Any]
+
+
+class DocumentSummary(BaseModel):
+    """A document in a listing."""
+
+    doc_id: str
+    title: str
+    type: str
+    source: str
+    format: str
+    chunk_count: int
+    updated_at: datetime
+    metadata: dict[str, Any]
+
+
+class DocumentPage(BaseModel):
+    """One page of a document listing."""
+
+    total: int
+    offset: int
+    limit: int
+    documents: list[DocumentSummary]
+
+
+class ChunkOut(BaseModel):
+    """A passage of a document as shown to users."""
+
+    chunk_id: int
+    ordinal: int
+    heading: str
+    start: int
+    end: int
+    text: str
+
+
+class Section(BaseModel):
+    """Consecutive passages under one heading path."""
+
+    heading: str
+    chunks: list[ChunkOut]
+
+
+class DocumentDetail(DocumentSummary):
+    """A document with its sections and passages."""
+
+    content_hash: str
+    created_at: datetime
+    sections: list[Section]
+
+
+class LibraryStats(BaseModel):
+    """Size of the library and of its index."""
+
+    documents: int
+    chunks: int
+    by_type: dict[str, int]
+    embedder: str
+    index: dict[str, Any] | None

@@ -174,6 +174,14 @@ class SearchService:
             by_doc[snap.chunk_doc[chunk_id]].append((chunk_id, score))
         return [items[:PASSAGES_PER_DOC] for items in by_doc.values()]
 
+    def library_facets(self, filters: list[str] | None = None) -> dict[str, dict[str, int]]:
+        """Facet counts over every document of the library that passes the filters."""
+        snap = self.snapshot()
+        parsed = parse_filters(filters)
+        return self.facets(
+            snap, {d for d, meta in snap.meta.items() if document_matches(parsed, meta)}
+        )
+
     def facets(self, snap: _Snapshot, doc_ids: set[str]) -> dict[str, dict[str, int]]:
         """Per facet field, how many matching documents carry each value."""
         out: dict[str, dict[str, int]] = {}

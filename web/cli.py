@@ -305,6 +305,36 @@ def reload() -> None:
     out.print(f"已按新词典重新分词 {count} 个分块并重建索引", highlight=False)
 
 
+BUNDLED_CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口")] = 8000,
+    corpus: Annotated[
+        Path, typer.Option("--corpus", help="数据目录为空时先导入的文件夹")
+    ] = BUNDLED_CORPUS,
+) -> None:
+    """启动 Web 服务（检索页面 + JSON API）；数据目录为空时先导入样例库。"""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = _state["settings"]
+    library = _library()
+    if library.manifest() is None:
+        if not corpus.is_dir():
+            _fail(f"数据目录 {settings.data_dir} 为空，且找不到样例库 {corpus}：请用 --corpus 指定")
+        err.print(f"数据目录为空，先导入 {corpus} …", highlight=False)
+        report = ingest_paths(library, [corpus])
+        err.print(f"导入完成：{report.summary()}，用时 {report.seconds:.1f} 秒", highlight=False)
+    err.print(
+        f"检索页面：http://{host}:{port}/    API 文档：http://{host}:{port}/docs", highlight=False
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
 def run() -> None:
     """Console entry point: user errors become one line and a non-zero exit."""
     try:

@@ -1,0 +1,117 @@
+"""The document catalogue: listing with filters and paging, detail with sections, deletion,
+library statistics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from itertools import groupby
+
+from kb import store
+from kb.errors import InvalidQueryError, NotFoundError
+from kb.filters import document_matches, parse_filters
+from kb.library import Library
+from kb.models import (
+    ChunkOut,
+    Document,
+    DocumentDetail,
+    DocumentPage,
+    DocumentSummary,
+    LibraryStats,
+    Section,
+)
+from kb.search import document_metadata
+
+MAX_PAGE_SIZE = 100
+
+
+def summarize(document: Document) -> DocumentSummary:
+    return DocumentSummary(
+        doc_id=document.id,
+        title=document.title,
+        type=document.type,
+        source=document.source,
+        format=document.format,
+        chunk_count=document.chunk_count,
+        updated_at=document.updated_at,
+        metadata=document_metadata(document),
+    )
+
+
+def list_documents(
+    library: Library, *, filters: list[str] | None = None, offset: int = 0, limit: int = 20
+) -> DocumentPage:
+    """Documents passing the filters, by id, one page at a time."""
+    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
+        raise InvalidQueryError(f"limit 必须在 1 到 {MAX_PAGE_SIZE} 之间，offset 不能为负数")
+    parsed = parse_filters(filters)
+    with library.session() as session:
+        documents = [
+            d
+            for d in store.list_documents(session)
+            if document_matches(parsed, document_metadata(d))
+        ]
+    page = [summarize(d) for d in documents[offset : offset + limit]]
+    return DocumentPage(total=len(documents), offset=offset, limit=limit, documents=page)
+
+
+def get_document(library: Library, doc_id: str) -> Document:
+    with library.session() as session:
+        document = store.get_document(session, doc_id=doc_id)
+    if document is None:
+        raise NotFoundError(f"文档 {doc_id} 不存在：请从检索结果或文档列表进入")
+    return document
+
+
+def document_detail(library: Library, doc_id: str) -> DocumentDetail:
+    """Metadata plus the passages grouped into sections by heading path."""
+    document = get_document(library, doc_id)
+    with library.session() as session:
+        chunks = store.chunks_of_document(session, doc_id=doc_id)
+    sections = [
+        Section(
+            heading=heading,
+            chunks=[
+                ChunkOut(
+                    chunk_id=c.id or 0,
+                    ordinal=c.ordinal,
+                    heading=c.heading,
+                    start=c.start,
+                    end=c.end,
+                    text=c.text,
+                )
+                for c in group
+            ],
+        )
+        for heading, group in groupby(chunks, key=lambda c: c.heading)
+    ]
+    summary = summarize(document)
+    return DocumentDetail(
+        **summary.model_dump(),
+        content_hash=document.content_hash,
+        created_at=document.created_at,
+        sections=sections,
+    )
+
+
+def delete_document(library: Library, doc_id: str) -> None:
+    """Remove a document with its passages and rebuild the indexes without it."""
+    with library.session() as session:
+        if not store.delete_document(session, doc_id=doc_id):
+            raise NotFoundError(f"文档 {doc_id} 不存在，无法删除")
+        session.commit()
+    library.build_indexes()
+
+
+def library_stats(library: Library) -> LibraryStats:
+    with library.session() as session:
+        documents = store.list_documents(session)
+        chunks = store.count_chunks(session)
+    manifest = library.manifest()
+    return LibraryStats(
+        documents=len(documents),
+        chunks=chunks,
+        by_type=dict(Counter(d.type for d in documents)),
+        embedder=library.settings.embedder,
+        index=asdict(manifest) if manifest else None,
+    )

@@ -1,0 +1,63 @@
+"""A real `kb serve` (uvicorn) process on a free loopback port, over the fixture library."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import DATA
+
+KB = Path(sys.executable).parent / "kb"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a server started with an empty data dir (so it ingests the fixtures first)."""
+    root = tmp_path_factory.mktemp("live")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    command = [
+        str(KB),
+        "--data-dir",
+        str(root / "index"),
+        "--embedder",
+        "hash",
+        "serve",
+        "--port",
+        str(port),
+        "--corpus",
+        str(DATA / "library"),
+    ]
+    log = (root / "server.log").open("w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((root / "server.log").read_text(encoding="utf-8"))
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()

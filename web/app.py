@@ -1,0 +1,46 @@
+"""The FastAPI application: `create_app(settings)` loads the library once in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from kb.config import Settings
+from kb.library import Library
+from kb.search import SearchService
+from web import api, pages
+from web.errors import install_error_handlers
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service over one library; heavy objects (model, indexes) load once, at start-up."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        library = Library(settings)
+        service = SearchService(library)
+        library.embedder  # noqa: B018 - load the model before the first request
+        if library.manifest() is not None:
+            service.snapshot()
+        app.state.library = library
+        app.state.service = service
+        yield
+
+    app = FastAPI(
+        title="咨询案例知识库",
+        description="中文混合检索（BM25 + 向量）、相似案例、文档管理与上传。",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

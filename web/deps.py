@@ -1,0 +1,28 @@
+"""Annotated dependencies: the library, search service and settings loaded in the lifespan."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kb.config import Settings
+from kb.library import Library
+from kb.search import SearchService
+
+
+def get_library(request: Request) -> Library:
+    return request.app.state.library
+
+
+def get_service(request: Request) -> SearchService:
+    return request.app.state.service
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.library.settings
+
+
+LibraryDep = Annotated[Library, Depends(get_library)]
+ServiceDep = Annotated[SearchService, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

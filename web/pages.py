@@ -1,0 +1,108 @@
+"""The browser page: server-rendered search, document, upload pages that work as plain GET/POST
+forms; the JSON API serves the same data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from kb import catalog
+from kb.highlight import find_spans, mark
+from kb.similar import similar_documents
+from web.api import receive_uploads
+from web.deps import LibraryDep, ServiceDep, SettingsDep
+from web.templating import query_string, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 10
+SHOWN_FIELDS = ("type", "industry", "service_type", "stage", "date", "client", "confidentiality")
+
+
+def _toggle(filters: list[str], item: str) -> list[str]:
+    return [f for f in filters if f != item] if item in filters else [*filters, item]
+
+
+def _search_url(q: str, mode: str, view: str, filters: list[str], page: int = 1) -> str:
+    params = [("q", q), ("mode", mode if mode != "hybrid" else ""), ("view", view)]
+    params += [("filter", f) for f in filters] + [("page", str(page) if page > 1 else "")]
+    return "/search?" + query_string(params)
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    service: ServiceDep,
+    library: LibraryDep,
+    q: str = "",
+    mode: str = "hybrid",
+    filter: Annotated[list[str] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=100)] = 1,
+    view: Literal["doc", "passage"] = "doc",
+) -> HTMLResponse:
+    filters = filter or []
+    by_doc = view == "doc"
+    context = {"q": q, "mode": mode, "filters": filters, "page": page, "view": view}
+    if q.strip():
+        offset = (page - 1) * PAGE_SIZE
+        result = service.search(
+            q, k=PAGE_SIZE, mode=mode, filters=filters, by_doc=by_doc, offset=offset
+        )
+        context.update(result=result, facets=result.facets, pages=-(-result.total // PAGE_SIZE))
+    else:
+        context.update(
+            result=None,
+            facets=service.library_facets(filters) if library.manifest() else {},
+            stats=catalog.library_stats(library),
+        )
+    context["facet_url"] = lambda item: _search_url(q, mode, view, _toggle(filters, item))
+    context["page_url"] = lambda n: _search_url(q, mode, view, filters, n)
+    context["view_url"] = lambda v: _search_url(q, mode, v, filters)
+    return render(request, "search.html", context)
+
+
+@router.get("/documents/{doc_id}", response_class=HTMLResponse)
+def document_page(
+    request: Request,
+    library: LibraryDep,
+    service: ServiceDep,
+    doc_id: str,
+    q: str = "",
+    chunk: int | None = None,
+) -> HTMLResponse:
+    detail = catalog.document_detail(library, doc_id)
+    terms = library.text.highlight_terms(q) if q.strip() else []
+    marked = {
+        c.chunk_id: Markup(mark(c.text, find_spans(c.text, terms, q) if terms else []))
+        for section in detail.sections
+        for c in section.chunks
+    }
+    context = {
+        "doc": detail,
+        "q": q,
+        "chunk": chunk,
+        "marked": marked,
+        "fields": [(f, detail.metadata[f]) for f in SHOWN_FIELDS if f in detail.metadata],
+        "similar": similar_documents(service, doc_id, 5),
+    }
+    return render(request, "document.html", context)
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_form(request: Request) -> HTMLResponse:
+    return render(request, "upload.html", {"results": None})
+
+
+@router.post("/upload", response_class=HTMLResponse)
+async def upload_submit(
+    request: Request,
+    library: LibraryDep,
+    settings: SettingsDep,
+    files: Annotated[list[UploadFile], File()],
+) -> HTMLResponse:
+    results = await receive_uploads(library, settings, files)
+    return render(request, "upload.html", {"results": results})

@@ -1,0 +1,28 @@
+// Progressive enhancement only: every page works without this file.
+// j/k (or arrow keys) move between results, Enter opens, "/" focuses the search box.
+(function () {
+  const hits = Array.from(document.querySelectorAll(".hit"));
+  let active = -1;
+  function select(i) {
+    if (!hits.length) return;
+    active = Math.max(0, Math.min(hits.length - 1, i));
+    hits.forEach((h, n) => h.classList.toggle("kb-active", n === active));
+    hits[active].scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("keydown", (event) => {
+    const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
+    if (event.key === "/" && !typing) {
+      event.preventDefault();
+      document.querySelector(".searchbar input[type=search]").focus();
+      return;
+    }
+    if (typing) return;
+    if (event.key === "j" || event.key === "ArrowDown") { event.preventDefault(); select(active + 1); }
+    if (event.key === "k" || event.key === "ArrowUp") { event.preventDefault(); select(active - 1); }
+    if (event.key === "Enter" && active >= 0) {
+      hits[active].querySelector("a.hit-title").click();
+    }
+  });
+  const focus = document.querySelector(".passage.focus");
+  if (focus) focus.scrollIntoView({ block: "center" });
+})();

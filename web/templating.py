@@ -1,0 +1,60 @@
+"""Jinja templates of the browser page (autoescaped) and the error page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+FIELD_LABELS = {
+    "type": "类型",
+    "industry": "行业",
+    "service_type": "服务类型",
+    "stage": "阶段",
+    "tags": "标签",
+    "client": "客户",
+    "date": "日期",
+    "confidentiality": "密级",
+    "title": "标题",
+}
+TYPE_LABELS = {"case": "案例", "sop": "SOP", "lesson": "经验教训"}
+VALUE_LABELS = {
+    "type": TYPE_LABELS,
+    "confidentiality": {"public": "公开", "internal": "内部", "confidential": "机密"},
+}
+
+
+def value_label(field: str, value: object) -> str:
+    """How a field value is shown (``case`` -> ``案例``); lists are joined with 、."""
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return VALUE_LABELS.get(field, {}).get(str(value), str(value))
+
+
+def short_heading(heading: str, title: str) -> str:
+    """A heading path without the document title it often starts with."""
+    parts = heading.split(" > ")
+    return " > ".join(parts[1:] if parts and parts[0] == title else parts)
+
+
+def query_string(params: list[tuple[str, str]]) -> str:
+    return urlencode([(k, v) for k, v in params if v not in ("", None)])
+
+
+TEMPLATES.env.globals.update(
+    field_labels=FIELD_LABELS, type_labels=TYPE_LABELS, value_label=value_label
+)
+TEMPLATES.env.filters["short_heading"] = short_heading
+
+
+def render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+
+
+def render_error(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "message": message}, status)

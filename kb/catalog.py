@@ -59,7 +59,7 @@ def get_document(library: Library, doc_id: str) -> Document:
     with library.session() as session:
         document = store.get_document(session, doc_id=doc_id)
     if document is None:
-        raise NotFoundError(f"文档 {doc_id} 不存在：请从检索结果或文档列表进入")
+        raise NotFoundError(f"文档 {doc_id} 不存在：请检查编号，或先检索再从结果进入")
     return document
 
 

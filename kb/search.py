@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from kb import store
-from kb.errors import InvalidQueryError, NotFoundError
+from kb.errors import InvalidQueryError
 from kb.filters import Filter, document_matches, parse_filters
 from kb.fusion import convex_fusion, rrf_fusion
 from kb.highlight import snippet
@@ -239,10 +239,3 @@ class SearchService:
                 )
             )
         return hits
-
-    def get_document(self, doc_id: str) -> Document:
-        with self.library.session() as session:
-            document = store.get_document(session, doc_id=doc_id)
-        if document is None:
-            raise NotFoundError(f"文档 {doc_id} 不存在：用 kb search 或 kb stats 查看已有文档")
-        return document

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from kb import store
+from kb.catalog import get_document
 from kb.models import SimilarDocument
 from kb.search import SearchService
 
@@ -36,7 +37,7 @@ def _doc_vectors(service: SearchService, doc_id: str) -> tuple[list[int], np.nda
 
 def similar_documents(service: SearchService, doc_id: str, k: int = 5) -> list[SimilarDocument]:
     """The k documents closest to `doc_id`: coverage of its passages by theirs, plus labels."""
-    service.get_document(doc_id)
+    get_document(service.library, doc_id)
     snap = service.snapshot()
     ids, vectors = _doc_vectors(service, doc_id)
     if not ids:

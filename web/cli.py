@@ -18,7 +18,7 @@ from typer.exceptions import TyperException
 
 from ingest.encoding import decode_text
 from ingest.pipeline import IngestReport, ingest_paths
-from kb import store
+from kb import catalog, store
 from kb.config import Settings
 from kb.errors import KBError
 from kb.library import Library
@@ -225,7 +225,7 @@ def show(
 ) -> None:
     """显示文档的元数据与分块。"""
     library = _library(progress=False)
-    document = SearchService(library).get_document(doc_id)
+    document = catalog.get_document(library, doc_id)
     with library.session() as session:
         chunks = store.chunks_of_document(session, doc_id=doc_id)
     data = {
@@ -263,21 +263,7 @@ def show(
 def stats(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """库的规模与索引信息。"""
     library = _library(progress=False)
-    with library.session() as session:
-        documents = store.list_documents(session)
-        chunk_count = store.count_chunks(session)
-    manifest = library.manifest()
-    by_type: dict[str, int] = {}
-    for document in documents:
-        by_type[document.type] = by_type.get(document.type, 0) + 1
-    data = {
-        "data_dir": str(library.data_dir),
-        "documents": len(documents),
-        "chunks": chunk_count,
-        "by_type": by_type,
-        "embedder": library.settings.embedder,
-        "index": vars(manifest) if manifest else None,
-    }
+    data = {"data_dir": str(library.data_dir), **catalog.library_stats(library).model_dump()}
     if as_json:
         _print_json(data)
         return

@@ -13,7 +13,9 @@
     const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
     if (event.key === "/" && !typing) {
       event.preventDefault();
-      document.querySelector(".searchbar input[type=search]").focus();
+      const box = document.querySelector(".searchbar input[type=search]");
+      box.focus();
+      box.select();
       return;
     }
     if (typing) return;

@@ -27,7 +27,9 @@ def _min_max(ranked: Ranked) -> dict[int, float]:
     values = [score for _, score in ranked]
     low, high = min(values), max(values)
     span = high - low
-    return {item: (score - low) / span if span else 1.0 for item, score in ranked}
+    if not span:
+        return {item: 1.0 if high > 0 else 0.0 for item, _ in ranked}
+    return {item: (score - low) / span for item, score in ranked}
 
 
 def convex_fusion(lexical: Ranked, dense: Ranked, weights: tuple[float, float]) -> Ranked:

@@ -156,7 +156,7 @@ class SearchService:
         query = self.validate(query, k, mode, offset)
         parsed = parse_filters(filters)
         snap = self.snapshot()
-        n = (k + offset) * self.settings.candidates_factor
+        n = k * self.settings.candidates_factor  # one pool for every page of this query
         ranked, matched = self.candidates(snap, query, mode, n, parsed)
         facets = self.facets(snap, {snap.chunk_doc[c] for c in matched})
         groups = self._group(snap, ranked) if by_doc else [[item] for item in ranked]

@@ -7,6 +7,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+MIN_SIMILARITY = 1e-6  # a neighbour sharing nothing with the query is no candidate
+
 
 class VectorIndex:
     """Nearest chunks of a query vector, optionally restricted to a set of chunk ids."""
@@ -54,4 +56,8 @@ class VectorIndex:
             params = faiss.SearchParameters(sel=selector)
         k = min(k, len(self))
         scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+        return [
+            (int(i), float(s))
+            for i, s in zip(ids[0], scores[0], strict=True)
+            if i != -1 and s > MIN_SIMILARITY
+        ]

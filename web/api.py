@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from kb import catalog
 from kb.config import Settings
-from kb.errors import NotFoundError
+from kb.errors import DocumentError, NotFoundError
 from kb.library import Library
 from kb.models import DocumentDetail, DocumentPage, Hit, LibraryStats, SimilarDocument
 from kb.similar import similar_documents
@@ -20,7 +20,20 @@ from web.deps import LibraryDep, ServiceDep, SettingsDep
 from web.errors import RequestTooLargeError
 from web.uploads import UPLOAD_DIR, WRITE_LOCK, ingest_uploads, save_upload
 
-router = APIRouter(prefix="/api", tags=["api"])
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error answer."""
+
+    error: ErrorDetail
+
+
+ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 413, 415, 422, 503)}
+router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 
 MAX_UPLOAD_FILES = 50
 FilterParam = Annotated[
@@ -91,7 +104,19 @@ def get_document(library: LibraryDep, doc_id: str) -> DocumentDetail:
     return catalog.document_detail(library, doc_id)
 
 
-@router.get("/documents/{doc_id}/file", summary="下载原始文件", response_class=FileResponse)
+@router.get(
+    "/documents/{doc_id}/file",
+    summary="下载原始文件",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "原始文件",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
 def get_document_file(library: LibraryDep, doc_id: str) -> FileResponse:
     document = catalog.get_document(library, doc_id)
     path = Path(document.source)
@@ -130,11 +155,13 @@ async def receive_uploads(
     if len(files) > MAX_UPLOAD_FILES:
         raise RequestTooLargeError(f"一次最多上传 {MAX_UPLOAD_FILES} 个文件")
     folder = settings.data_dir / UPLOAD_DIR
-    limit = int(settings.max_file_mb * 1024 * 1024)
     staged: list[tuple[Path, Path]] = []
     try:
         for upload in files:
-            staged.append(await save_upload(upload, folder, limit))
+            staged.append(await save_upload(upload, folder, settings.max_file_mb))
+        names = [target.name for _, target in staged]
+        if len(set(names)) != len(names):
+            raise DocumentError("同一次上传中有重名的文件：请改名或分开上传")
     except Exception:
         for partial, _ in staged:
             partial.unlink(missing_ok=True)

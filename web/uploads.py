@@ -1,9 +1,11 @@
 """Uploaded files: stored under the data dir (never served statically) with safe names, then run
-through the same ingest pipeline as the command line."""
+through the same ingest pipeline as the command line; a file that fails leaves nothing behind."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import threading
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -16,68 +18,93 @@ from web.errors import RequestTooLargeError
 
 UPLOAD_DIR = "uploads"
 CHUNK = 1024 * 1024
+MAX_NAME_BYTES = 200
+OK_STATUSES = ("added", "updated", "unchanged")
 _UNSAFE = re.compile(r"[^\w\u3400-\u9fff.\-()（） ]+")
 WRITE_LOCK = threading.Lock()
 
 
 def safe_name(filename: str | None) -> str:
-    """The base name of an uploaded file, stripped of directories and odd characters."""
+    """The base name of an uploaded file: no directories or odd characters, at most
+    MAX_NAME_BYTES in UTF-8 with its extension kept."""
     raw = PureWindowsPath(PurePosixPath(filename or "").name).name
     name = _UNSAFE.sub("_", raw).strip(" .")
     if not name or name.startswith("."):
         raise DocumentError(f"文件名 {filename!r} 不可用：请改成普通的文件名后再上传")
-    return name[:120]
+    stem, suffix = os.path.splitext(name)
+    budget = MAX_NAME_BYTES - len(suffix.encode())
+    stem = stem.encode()[:budget].decode("utf-8", errors="ignore")
+    return stem + suffix
 
 
-async def save_upload(upload: UploadFile, folder: Path, limit_bytes: int) -> tuple[Path, Path]:
-    """Write an upload to a temporary file, refusing it past the size limit, then move it in."""
+async def save_upload(upload: UploadFile, folder: Path, limit_mb: float) -> tuple[Path, Path]:
+    """(temporary file, final path) of an upload written within the size limit."""
     name = safe_name(upload.filename)
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{name}.part"
-    size = 0
-    with partial.open("wb") as handle:
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
+    partial, size = Path(temporary), 0
+    with os.fdopen(fd, "wb") as handle:
         while data := await upload.read(CHUNK):
             size += len(data)
-            if size > limit_bytes:
+            if size > limit_mb * 1024 * 1024:
                 handle.close()
                 partial.unlink(missing_ok=True)
                 raise RequestTooLargeError(
-                    f"{name}：超过上传大小上限 {limit_bytes / 1048576:g} MB（KB_MAX_FILE_MB）"
+                    f"{name}：超过上传大小上限 {limit_mb:g} MB（可用 KB_MAX_FILE_MB 调整）"
                 )
             handle.write(data)
     return partial, folder / name
 
 
+def _result(target: Path, result) -> dict:
+    if result is None:
+        return {
+            "filename": target.name,
+            "status": "failed",
+            "doc_id": None,
+            "chunks": 0,
+            "message": f"{target.name}：未能处理",
+        }
+    return {
+        "filename": target.name,
+        "status": result.status,
+        "doc_id": result.doc_id,
+        "chunks": result.chunks,
+        "message": result.message,
+    }
+
+
 def ingest_uploads(library: Library, staged: list[tuple[Path, Path]]) -> list[dict]:
     """Move staged uploads into place and ingest them in one run; a file that fails is taken
-    out again (and the file it replaced put back), so the library stays as it was."""
+    out again and the file it replaced put back, so the library stays as it was."""
+    targets = [target for _, target in staged]
     with WRITE_LOCK:
-        backups = {}
-        for partial, target in staged:
-            if target.exists():
-                backups[target] = target.with_name(f".{target.name}.previous")
-                target.replace(backups[target])
-            partial.replace(target)
-        report = ingest_paths(library, [target for _, target in staged])
+        backups: dict[Path, Path] = {}
+        try:
+            for partial, target in staged:
+                if target.exists():
+                    backups[target] = target.with_name(f".{target.name}.previous")
+                    target.replace(backups[target])
+                partial.replace(target)
+            report = ingest_paths(library, targets)
+        except BaseException:
+            _restore(targets, backups, keep=set())
+            raise
         by_path = {Path(r.path): r for r in report.results}
-        results = []
-        for _, target in staged:
-            result = by_path.get(target.resolve())
-            ok = result is not None and result.status in ("added", "updated", "unchanged")
-            backup = backups.get(target)
-            if not ok:
-                target.unlink(missing_ok=True)
-                if backup:
-                    backup.replace(target)
-            elif backup:
-                backup.unlink(missing_ok=True)
-            results.append(
-                {
-                    "filename": target.name,
-                    "status": result.status if result else "failed",
-                    "doc_id": result.doc_id if result else None,
-                    "chunks": result.chunks if result else 0,
-                    "message": result.message if result else "未能处理",
-                }
-            )
+        results = [_result(t, by_path.get(t.resolve())) for t in targets]
+        kept = {t for t, r in zip(targets, results, strict=True) if r["status"] in OK_STATUSES}
+        _restore(targets, backups, keep=kept)
     return results
+
+
+def _restore(targets: list[Path], backups: dict[Path, Path], keep: set[Path]) -> None:
+    """Remove uploads not kept and put back what they replaced; drop backups of kept ones."""
+    for target in targets:
+        backup = backups.get(target)
+        if target in keep:
+            if backup:
+                backup.unlink(missing_ok=True)
+            continue
+        target.unlink(missing_ok=True)
+        if backup and backup.exists():
+            backup.replace(target)

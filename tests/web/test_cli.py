@@ -184,7 +184,7 @@ def test_search_json_hit_fields(indexed: Path) -> None:
     for hit in hits:
         assert set(hit) >= HIT_FIELDS
         assert isinstance(hit["chunk_id"], int)
-        assert isinstance(hit["score"], float) and hit["score"] > 0
+        assert isinstance(hit["score"], float) and 0 <= hit["score"] <= 1  # convex fusion: 0..1
         assert isinstance(hit["metadata"], dict) and hit["metadata"]["type"] == hit["type"]
         assert hit["metadata"]["title"] == hit["title"]
         assert Path(hit["source"]).is_file()

@@ -314,7 +314,8 @@ def serve(
             _fail(f"数据目录 {settings.data_dir} 为空，且找不到样例库 {corpus}：请用 --corpus 指定")
         err.print(f"数据目录为空，先导入 {corpus} …", highlight=False)
         report = ingest_paths(library, [corpus])
-        err.print(f"导入完成：{report.summary()}，用时 {report.seconds:.1f} 秒", highlight=False)
+        counts = "，".join(f"{STATUS_LABELS[k]} {v}" for k, v in report.summary().items())
+        err.print(f"导入完成：{counts}；用时 {report.seconds:.1f} 秒", highlight=False)
     err.print(
         f"检索页面：http://{host}:{port}/    API 文档：http://{host}:{port}/docs", highlight=False
     )

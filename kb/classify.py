@@ -1,0 +1,365 @@
+"""Case classification per label field: trained from human labels, calibrated probabilities,
+nearest labelled documents as the explanation; a nearest-neighbour fallback for fields with very
+few examples and a zero-shot fallback (label names and descriptions) for fields with none.
+Models are plain files in `<data dir>/classifiers/` and retrain when the labelled set changes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from kb import store
+from kb.chunking import Block, chunk_layout, layout_blocks
+from kb.errors import InvalidQueryError
+from kb.library import Library, passage_for_index
+from kb.search import document_metadata
+
+MODEL_DIR = "classifiers"
+LABELS_FILE = "labels.yaml"
+FORMAT_VERSION = 1
+MIN_FOR_MODEL = 8  # fewer labelled documents (or a single class): nearest neighbours
+NEIGHBOURS = 5
+ZERO_SHOT_TEMPERATURE = 0.02
+FREE_TEXT_FIELDS = {"title", "client", "date", "id"}
+
+
+@dataclass
+class Prediction:
+    """A predicted label with its probability, the runners-up and the evidence."""
+
+    field: str
+    label: str
+    probability: float
+    method: str
+    candidates: list[dict] = field(default_factory=list)
+    neighbours: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Examples:
+    """The human-labelled documents of one field."""
+
+    doc_ids: list[str]
+    titles: list[str]
+    labels: list[str]
+    vectors: np.ndarray
+
+    def fingerprint(self, embedder_id: str) -> str:
+        digest = hashlib.sha1(embedder_id.encode())
+        for doc_id, label in sorted(zip(self.doc_ids, self.labels, strict=True)):
+            digest.update(f"{doc_id}\t{label}\n".encode())
+        return digest.hexdigest()[:16]
+
+
+def label_fields(library: Library) -> dict[str, dict[str, int]]:
+    """Fields that look like labels (short, repeated values), with each label's count."""
+    counts: dict[str, Counter[str]] = {}
+    with library.session() as session:
+        for document in store.list_documents(session):
+            for name, value in document_metadata(document).items():
+                if isinstance(value, str) and name not in FREE_TEXT_FIELDS and len(value) <= 30:
+                    counts.setdefault(name, Counter())[value] += 1
+    return {
+        name: dict(c.most_common())
+        for name, c in sorted(counts.items())
+        if len(c) < sum(c.values()) or len(c) <= 1
+    }
+
+
+def label_descriptions(library: Library) -> dict[str, dict[str, str]]:
+    """The optional `labels.yaml` of the data dir: {field: {label: description}}."""
+    path = library.data_dir / LABELS_FILE
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(f): {str(k): str(v or "") for k, v in (d or {}).items()} for f, d in data.items()}
+
+
+def _normalize(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+def examples_for(library: Library, field_name: str) -> Examples:
+    """Documents with a human label in the field, with the mean of their passage vectors."""
+    with library.session() as session:
+        documents = {d.id: d for d in store.list_documents(session)}
+        sums: dict[str, np.ndarray] = {}
+        for _, doc_id, _, embedding in store.iter_index_rows(session):
+            if embedding is not None:
+                vector = np.frombuffer(embedding, dtype=np.float32)
+                sums[doc_id] = sums.get(doc_id, 0) + vector
+    rows = [
+        (doc_id, d.title, str(document_metadata(d)[field_name]))
+        for doc_id, d in documents.items()
+        if isinstance(document_metadata(d).get(field_name), str) and doc_id in sums
+    ]
+    dim = library.embedder.dim
+    vectors = _normalize(np.stack([sums[r[0]] for r in rows])) if rows else np.zeros((0, dim))
+    return Examples([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], vectors)
+
+
+def text_vectors(library: Library, texts: list[str]) -> np.ndarray:
+    """Vectors of texts made the way a document's is: the mean of its passage vectors."""
+    passages: list[str] = []
+    owners: list[int] = []
+    for i, text in enumerate(texts):
+        chunks = chunk_layout(
+            layout_blocks([Block("text", text, plain=True)]), library.settings.chunk_chars
+        )
+        if not chunks:
+            raise InvalidQueryError(f"第 {i + 1} 段要分类的文本为空")
+        for chunk in chunks:
+            passages.append(passage_for_index("", " > ".join(chunk.heading_path), chunk.text))
+            owners.append(i)
+    embedded = library.embed_passages(passages)
+    sums = np.zeros((len(texts), embedded.shape[1]), dtype=np.float32)
+    np.add.at(sums, np.asarray(owners), embedded)
+    return _normalize(sums)
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+@dataclass
+class LinearModel:
+    """Class-balanced logistic regression on document vectors, temperature-calibrated."""
+
+    classes: list[str]
+    coef: np.ndarray
+    intercept: np.ndarray
+    temperature: float
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, labels: list[str]) -> LinearModel:
+        model = _logistic().fit(vectors, labels)
+        temperature = _fit_temperature(vectors, np.asarray(labels))
+        return cls([str(c) for c in model.classes_], model.coef_, model.intercept_, temperature)
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        logits = vectors @ self.coef.T + self.intercept
+        if len(self.classes) == 2:
+            logits = np.column_stack([-logits[:, 0], logits[:, 0]]) / 2
+        return _softmax(logits / self.temperature)
+
+
+def _logistic() -> LogisticRegression:
+    return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
+
+
+def _fit_temperature(vectors: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the log-loss of out-of-fold predictions."""
+    folds = min(3, min(Counter(labels.tolist()).values()))
+    if folds < 2:
+        return 1.0
+    logits = np.zeros((len(labels), len(set(labels.tolist()))))
+    classes = sorted(set(labels.tolist()))
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels):
+        model = _logistic().fit(vectors[train], labels[train])
+        raw = model.decision_function(vectors[test])
+        raw = np.column_stack([-raw / 2, raw / 2]) if raw.ndim == 1 else raw
+        columns = [classes.index(c) for c in model.classes_]
+        logits[np.ix_(test, columns)] = raw
+    truth = np.asarray([classes.index(c) for c in labels])
+    grid = np.exp(np.linspace(np.log(0.1), np.log(10), 41))
+    losses = [
+        -np.log(_softmax(logits / t)[np.arange(len(truth)), truth] + 1e-12).mean() for t in grid
+    ]
+    return float(grid[int(np.argmin(losses))])
+
+
+def _model_paths(library: Library, field_name: str) -> tuple[Path, Path]:
+    folder = library.data_dir / MODEL_DIR
+    stem = hashlib.sha1(field_name.encode()).hexdigest()[:12]
+    return folder / f"{stem}.json", folder / f"{stem}.npz"
+
+
+def save_model(library: Library, field_name: str, meta: dict, model: LinearModel | None) -> None:
+    """Write the model's arrays and its description (no pickle), description last."""
+    meta_path, array_path = _model_paths(library, field_name)
+    meta_path.parent.mkdir(parents=True, exist_ok=True)
+    if model is not None:
+        tmp = array_path.with_suffix(".tmp.npz")
+        np.savez(tmp, coef=model.coef, intercept=model.intercept)
+        tmp.replace(array_path)
+        meta = {**meta, "classes": model.classes, "temperature": model.temperature}
+    tmp_meta = meta_path.with_suffix(".tmp")
+    tmp_meta.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp_meta.replace(meta_path)
+
+
+def load_model(library: Library, field_name: str) -> tuple[dict, LinearModel | None] | None:
+    meta_path, array_path = _model_paths(library, field_name)
+    if not meta_path.exists():
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format_version") != FORMAT_VERSION:
+        return None
+    if meta["method"] != "model":
+        return meta, None
+    arrays = np.load(array_path)
+    model = LinearModel(meta["classes"], arrays["coef"], arrays["intercept"], meta["temperature"])
+    return meta, model
+
+
+class Classifier:
+    """Predicts label fields for texts and documents; trains or retrains on demand."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self._examples: dict[str, Examples] = {}
+        self._models: dict[str, tuple[dict, LinearModel | None]] = {}
+
+    def examples(self, field_name: str) -> Examples:
+        if field_name not in self._examples:
+            self._examples[field_name] = examples_for(self.library, field_name)
+        return self._examples[field_name]
+
+    def forget(self) -> None:
+        """Drop cached examples (after labels changed); models retrain when next used."""
+        self._examples.clear()
+
+    def trained(self, field_name: str) -> tuple[dict, LinearModel | None]:
+        """The field's model, retrained when the labelled set differs from the saved one."""
+        examples = self.examples(field_name)
+        fingerprint = examples.fingerprint(self.library.embedder.id)
+        cached = self._models.get(field_name) or load_model(self.library, field_name)
+        if cached is None or cached[0]["fingerprint"] != fingerprint:
+            cached = self._train(field_name, examples, fingerprint)
+        self._models[field_name] = cached
+        return cached
+
+    def _train(
+        self, field_name: str, examples: Examples, fingerprint: str
+    ) -> tuple[dict, LinearModel | None]:
+        counts = Counter(examples.labels)
+        method = "zero-shot" if not counts else "knn"
+        model = None
+        if len(examples.labels) >= MIN_FOR_MODEL and len(counts) >= 2:
+            method, model = "model", LinearModel.fit(examples.vectors, examples.labels)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "field": field_name,
+            "method": method,
+            "fingerprint": fingerprint,
+            "embedder": self.library.embedder.id,
+            "examples": len(examples.labels),
+            "labels": dict(counts),
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        save_model(self.library, field_name, meta, model)
+        return meta, model
+
+    def predict_texts(self, field_name: str, texts: list[str]) -> list[Prediction]:
+        return self.predict_vectors(field_name, text_vectors(self.library, texts))
+
+    def predict_vectors(self, field_name: str, vectors: np.ndarray) -> list[Prediction]:
+        meta, model = self.trained(field_name)
+        examples = self.examples(field_name)
+        if meta["method"] == "model" and model is not None:
+            probabilities, classes = model.probabilities(vectors), model.classes
+        elif meta["method"] == "knn":
+            probabilities, classes = self._knn(examples, vectors)
+        else:
+            probabilities, classes = self._zero_shot(field_name, vectors)
+        return [
+            self._prediction(field_name, meta["method"], classes, p, v, examples)
+            for p, v in zip(probabilities, vectors, strict=True)
+        ]
+
+    @staticmethod
+    def _knn(examples: Examples, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        classes = sorted(set(examples.labels))
+        labels = np.asarray([classes.index(label) for label in examples.labels])
+        sims = vectors @ examples.vectors.T
+        out = np.zeros((len(vectors), len(classes)))
+        for row, sim in enumerate(sims):
+            for i in np.argsort(-sim)[:NEIGHBOURS]:
+                out[row, labels[i]] += max(float(sim[i]), 0.0) + 1e-6
+        return out / out.sum(axis=1, keepdims=True), classes
+
+    def _zero_shot(self, field_name: str, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        described = label_descriptions(self.library).get(field_name, {})
+        if not described:
+            raise InvalidQueryError(
+                f"字段 {field_name} 还没有任何人工标注，也没有在 {LABELS_FILE} 中列出候选标签："
+                f"请先标注几篇文档，或在数据目录的 {LABELS_FILE} 中写出 {field_name} 的标签与说明"
+            )
+        classes = list(described)
+        names = [f"{label}：{text}" if text else label for label, text in described.items()]
+        label_vectors = _normalize(self.library.embedder.embed_passages(names))
+        return _softmax((vectors @ label_vectors.T) / ZERO_SHOT_TEMPERATURE), classes
+
+    @staticmethod
+    def _prediction(
+        field_name: str,
+        method: str,
+        classes: list[str],
+        probs: np.ndarray,
+        vector: np.ndarray,
+        examples: Examples,
+    ) -> Prediction:
+        order = np.argsort(-probs)
+        candidates = [
+            {"label": classes[i], "probability": round(float(probs[i]), 4)} for i in order[:3]
+        ]
+        neighbours = []
+        if len(examples.labels):
+            sims = examples.vectors @ vector
+            for i in np.argsort(-sims)[:3]:
+                neighbours.append(
+                    {
+                        "doc_id": examples.doc_ids[i],
+                        "title": examples.titles[i],
+                        "label": examples.labels[i],
+                        "similarity": round(float(sims[i]), 4),
+                    }
+                )
+        best = candidates[0]
+        return Prediction(
+            field_name, best["label"], best["probability"], method, candidates, neighbours
+        )
+
+
+def evaluate(classifier: Classifier, field_name: str, folds: int = 5) -> dict:
+    """Stratified k-fold accuracy, macro-F1 and the most confused label pairs of a field."""
+    from sklearn.metrics import f1_score
+
+    examples = classifier.examples(field_name)
+    labels = np.asarray(examples.labels)
+    smallest = min(Counter(examples.labels).values(), default=0)
+    folds = min(folds, smallest)
+    if folds < 2 or len(set(examples.labels)) < 2:
+        raise InvalidQueryError(
+            f"字段 {field_name} 的人工标注太少（每个标签至少要 2 篇）才能做交叉验证"
+        )
+    predicted = np.empty(len(labels), dtype=object)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    for train, test in splitter.split(examples.vectors, labels):
+        model = LinearModel.fit(examples.vectors[train], labels[train].tolist())
+        probabilities = model.probabilities(examples.vectors[test])
+        predicted[test] = [model.classes[i] for i in probabilities.argmax(axis=1)]
+    confusions = Counter((t, p) for t, p in zip(labels, predicted, strict=True) if t != p)
+    return {
+        "field": field_name,
+        "documents": len(labels),
+        "labels": len(set(examples.labels)),
+        "folds": folds,
+        "accuracy": round(float((predicted == labels).mean()), 4),
+        "macro_f1": round(float(f1_score(labels, predicted.astype(str), average="macro")), 4),
+        "confused": [
+            {"true": str(t), "predicted": str(p), "count": n}
+            for (t, p), n in confusions.most_common(5)
+        ],
+    }

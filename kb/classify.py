@@ -172,7 +172,7 @@ def _fit_temperature(vectors: np.ndarray, labels: np.ndarray) -> float:
         columns = [classes.index(c) for c in model.classes_]
         logits[np.ix_(test, columns)] = raw
     truth = np.asarray([classes.index(c) for c in labels])
-    grid = np.exp(np.linspace(np.log(0.1), np.log(10), 41))
+    grid = np.exp(np.linspace(np.log(0.01), np.log(10), 61))
     losses = [
         -np.log(_softmax(logits / t)[np.arange(len(truth)), truth] + 1e-12).mean() for t in grid
     ]

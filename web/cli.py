@@ -18,7 +18,7 @@ from typer.exceptions import TyperException
 
 from ingest.encoding import decode_text
 from ingest.pipeline import IngestReport, ingest_paths
-from kb import catalog, store
+from kb import catalog, classify, store
 from kb.config import Settings
 from kb.errors import KBError
 from kb.library import Library
@@ -289,6 +289,82 @@ def reload() -> None:
     count = library.retokenize_all()
     library.build_indexes()
     out.print(f"已按新词典重新分词 {count} 个分块并重建索引", highlight=False)
+
+
+@app.command()
+def labels(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
+    """列出可作为分类标签的字段、它们的标签和文档数。"""
+    fields = classify.label_fields(_library(progress=False))
+    if as_json:
+        _print_json(fields)
+        return
+    for name, counts in fields.items():
+        values = "，".join(f"{label} {count}" for label, count in counts.items())
+        out.print(f"[bold]{name}[/bold]：{values}", highlight=False)
+
+
+def _print_prediction(prediction: classify.Prediction) -> None:
+    others = "，".join(f"{c['label']} {c['probability']:.2f}" for c in prediction.candidates[1:])
+    out.print(
+        f"[bold]{prediction.label}[/bold] {prediction.probability:.2f}"
+        f"（{prediction.method}；其他：{others or '无'}）",
+        highlight=False,
+    )
+    for n in prediction.neighbours:
+        out.print(
+            f"   相近：{n['title']}（{n['doc_id']}，{n['label']}，{n['similarity']:.2f}）",
+            highlight=False,
+        )
+
+
+@app.command(name="classify")
+def classify_command(
+    field_name: Annotated[str, typer.Option("--field", help="标签字段，如 industry、service_type")],
+    text: Annotated[str | None, typer.Argument(help="要分类的文本")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="从文件读取文本")] = None,
+    batch: Annotated[Path | None, typer.Option("--batch", help="每行一段文本的文件")] = None,
+    evaluate: Annotated[bool, typer.Option("--eval", help="分层 k 折交叉验证")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """预测标签字段（行业、服务类型……），给出概率、候选和最相近的已标注文档。"""
+    classifier = classify.Classifier(_library(progress=False))
+    if evaluate:
+        report = classify.evaluate(classifier, field_name)
+        if as_json:
+            _print_json(report)
+        else:
+            out.print(
+                f"{field_name}：{report['documents']} 篇，{report['labels']} 个标签，"
+                f"{report['folds']} 折；准确率 {report['accuracy']:.3f}，"
+                f"macro-F1 {report['macro_f1']:.3f}",
+                highlight=False,
+            )
+            for c in report["confused"]:
+                out.print(f"   {c['true']} → {c['predicted']}：{c['count']}", highlight=False)
+        return
+    texts = _classify_inputs(text, file, batch)
+    for prediction in classifier.predict_texts(field_name, texts):
+        if as_json or batch is not None:
+            _print_json(vars(prediction))
+        else:
+            _print_prediction(prediction)
+
+
+def _classify_inputs(text: str | None, file: Path | None, batch: Path | None) -> list[str]:
+    if sum(x is not None for x in (text, file, batch)) != 1:
+        _fail("请给出一段文本，或 --file 文件，或 --batch 文件（三选一），或用 --eval")
+    if text is not None:
+        return [text]
+    path = file or batch
+    if not path.is_file():
+        _fail(f"找不到文件 {path}")
+    content, _ = decode_text(path.read_bytes(), path.name)
+    if file is not None:
+        return [content]
+    lines = content.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") or " " for line in lines]
 
 
 BUNDLED_CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -23,7 +23,10 @@ EMBEDDER_KEY = "embedder"
 
 
 def passage_for_index(title: str, heading: str, text: str) -> str:
-    """What gets tokenised and embedded for a chunk: its title and heading path give context."""
+    """What gets tokenised and embedded for a chunk: its title and heading path give context
+    (the title is left out when the passage already begins with it)."""
+    if title and text.startswith(title):
+        title = ""
     return "\n".join(part for part in (title, heading, text) if part)
 
 

@@ -24,6 +24,7 @@ from ingest.readers import check_supported
 from kb import store
 from kb.errors import DocumentError, KBError, NoTextError, UnsupportedFileError
 from kb.library import Library
+from kb.suggestions import reapply_accepted, suggest_for
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class IngestReport:
     results: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
     indexed: bool = False
+    suggestions: int = 0
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -99,6 +101,8 @@ class Ingestor:
         if changed or self.library.manifest() is None:
             self.library.build_indexes()
             self.report.indexed = True
+        stored = [r.doc_id for r in self.report.results if r.status in ("added", "updated")]
+        self.report.suggestions = suggest_for(self.library, [d for d in stored if d])
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -218,6 +222,7 @@ class Ingestor:
             previous = store.get_document_by_source(session, source=document.source)
             if previous is not None and previous.id != document.id:
                 store.delete_document(session, doc_id=previous.id)
+            reapply_accepted(session, document)
             store.replace_document(session, document=document, chunks=item.chunks)
             session.commit()
         status = "updated" if existed else "added"

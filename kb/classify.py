@@ -84,7 +84,7 @@ def label_descriptions(library: Library) -> dict[str, dict[str, str]]:
     return {str(f): {str(k): str(v or "") for k, v in (d or {}).items()} for f, d in data.items()}
 
 
-def _normalize(matrix: np.ndarray) -> np.ndarray:
+def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
     return matrix / np.where(norms == 0, 1, norms)
 
@@ -104,7 +104,7 @@ def examples_for(library: Library, field_name: str) -> Examples:
         if isinstance(document_metadata(d).get(field_name), str) and doc_id in sums
     ]
     dim = library.embedder.dim
-    vectors = _normalize(np.stack([sums[r[0]] for r in rows])) if rows else np.zeros((0, dim))
+    vectors = normalize_rows(np.stack([sums[r[0]] for r in rows])) if rows else np.zeros((0, dim))
     return Examples([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], vectors)
 
 
@@ -124,7 +124,7 @@ def text_vectors(library: Library, texts: list[str]) -> np.ndarray:
     embedded = library.embed_passages(passages)
     sums = np.zeros((len(texts), embedded.shape[1]), dtype=np.float32)
     np.add.at(sums, np.asarray(owners), embedded)
-    return _normalize(sums)
+    return normalize_rows(sums)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -298,7 +298,7 @@ class Classifier:
             )
         classes = list(described)
         names = [f"{label}：{text}" if text else label for label, text in described.items()]
-        label_vectors = _normalize(self.library.embedder.embed_passages(names))
+        label_vectors = normalize_rows(self.library.embedder.embed_passages(names))
         return _softmax((vectors @ label_vectors.T) / ZERO_SHOT_TEMPERATURE), classes
 
     @staticmethod

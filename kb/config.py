@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     max_k: int = Field(100, ge=1, description="largest accepted k")
     max_file_mb: float = Field(50.0, gt=0, description="larger files are refused at ingest")
     snippet_chars: int = Field(160, ge=20, description="length of a hit's snippet")
+    suggest_fields: list[str] = Field(
+        default_factory=lambda: ["industry", "service_type"],
+        description="label fields suggested for documents that lack them",
+    )
     facet_fields: list[str] = Field(
         default_factory=lambda: ["type", "industry", "service_type", "stage", "tags"],
         description="fields counted in facets",

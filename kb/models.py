@@ -155,3 +155,19 @@ class LibraryStats(BaseModel):
     by_type: dict[str, int]
     embedder: str
     index: dict[str, Any] | None
+
+
+class Suggestion(SQLModel, table=True):
+    """A predicted label for a document that lacks it, waiting for a person's decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    doc_id: str = Field(foreign_key="document.id", index=True)
+    field: str = Field(index=True)
+    label: str
+    probability: float
+    method: str
+    candidates: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    neighbours: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    status: str = Field(default="pending", index=True)  # pending | accepted | rejected
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
-from kb.models import Chunk, Document, LibraryInfo, utcnow
+from kb.models import Chunk, Document, LibraryInfo, Suggestion, utcnow
 
 
 def make_engine(url: str) -> Engine:
@@ -65,6 +65,7 @@ def delete_document(session: Session, *, doc_id: str) -> bool:
     if document is None:
         return False
     session.exec(delete(Chunk).where(col(Chunk.doc_id) == doc_id))
+    session.exec(delete(Suggestion).where(col(Suggestion.doc_id) == doc_id))
     session.delete(document)
     return True
 
@@ -119,3 +120,46 @@ def get_info(session: Session, *, key: str) -> str | None:
 
 def set_info(session: Session, *, key: str, value: str) -> None:
     session.merge(LibraryInfo(key=key, value=value))
+
+
+def list_suggestions(
+    session: Session,
+    *,
+    status: str | None = None,
+    field: str | None = None,
+    doc_id: str | None = None,
+) -> Sequence[Suggestion]:
+    query = select(Suggestion).order_by(col(Suggestion.id))
+    if status:
+        query = query.where(Suggestion.status == status)
+    if field:
+        query = query.where(Suggestion.field == field)
+    if doc_id:
+        query = query.where(Suggestion.doc_id == doc_id)
+    return session.exec(query).all()
+
+
+def get_suggestion(session: Session, *, suggestion_id: int) -> Suggestion | None:
+    return session.get(Suggestion, suggestion_id)
+
+
+def replace_pending_suggestion(session: Session, *, suggestion: Suggestion) -> None:
+    """Store a suggestion in place of any pending one for the same document and field."""
+    session.exec(
+        delete(Suggestion).where(
+            col(Suggestion.doc_id) == suggestion.doc_id,
+            col(Suggestion.field) == suggestion.field,
+            col(Suggestion.status) == "pending",
+        )
+    )
+    session.add(suggestion)
+
+
+def document_vectors(session: Session, *, doc_ids: Sequence[str]) -> dict[str, list[bytes]]:
+    """The stored passage vectors of some documents."""
+    query = select(Chunk.doc_id, Chunk.embedding).where(col(Chunk.doc_id).in_(list(doc_ids)))
+    out: dict[str, list[bytes]] = {}
+    for doc_id, embedding in session.exec(query).all():
+        if embedding is not None:
+            out.setdefault(doc_id, []).append(embedding)
+    return out

@@ -8,15 +8,22 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from kb import catalog
+from kb import catalog, classify, store, suggestions
 from kb.config import Settings
 from kb.errors import DocumentError, NotFoundError
 from kb.library import Library
-from kb.models import DocumentDetail, DocumentPage, Hit, LibraryStats, SimilarDocument
+from kb.models import (
+    DocumentDetail,
+    DocumentPage,
+    Hit,
+    LibraryStats,
+    SimilarDocument,
+    Suggestion,
+)
 from kb.similar import similar_documents
-from web.deps import LibraryDep, ServiceDep, SettingsDep
+from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep
 from web.errors import RequestTooLargeError
 from web.uploads import UPLOAD_DIR, WRITE_LOCK, ingest_uploads, save_upload
 
@@ -133,19 +140,23 @@ def get_similar(
 
 
 @router.delete("/documents/{doc_id}", response_model=Deleted, summary="删除文档")
-def delete_document(library: LibraryDep, doc_id: str) -> Deleted:
+def delete_document(library: LibraryDep, classifier: ClassifierDep, doc_id: str) -> Deleted:
     with WRITE_LOCK:
         catalog.delete_document(library, doc_id)
+    classifier.forget()
     return Deleted(deleted=doc_id)
 
 
 @router.post("/documents", response_model=UploadResponse, summary="上传并导入文件")
 async def upload_documents(
     library: LibraryDep,
+    classifier: ClassifierDep,
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="一个或多个文件")],
 ) -> UploadResponse:
-    return UploadResponse(results=await receive_uploads(library, settings, files))
+    results = await receive_uploads(library, settings, files)
+    classifier.forget()
+    return UploadResponse(results=results)
 
 
 async def receive_uploads(
@@ -188,3 +199,73 @@ def health(library: LibraryDep) -> Health:
         index=stats.index is not None,
         embedder=stats.embedder,
     )
+
+
+class ClassifyRequest(BaseModel):
+    text: Annotated[str, Field(min_length=1, max_length=20000, description="要分类的文本")]
+    field: Annotated[str, Field(min_length=1, max_length=64, description="标签字段，如 industry")]
+
+
+class PredictionOut(BaseModel):
+    field: str
+    label: str
+    probability: float
+    method: Literal["model", "knn", "zero-shot"]
+    candidates: list[dict]
+    neighbours: list[dict]
+
+
+class SuggestionOut(BaseModel):
+    id: int
+    doc_id: str
+    field: str
+    label: str
+    probability: float
+    method: str
+    candidates: list[dict]
+    neighbours: list[dict]
+    status: Literal["pending", "accepted", "rejected"]
+
+
+@router.get("/labels", response_model=dict[str, dict[str, int]], summary="标签字段与计数")
+def labels(library: LibraryDep) -> dict[str, dict[str, int]]:
+    return classify.label_fields(library)
+
+
+@router.post("/classify", response_model=PredictionOut, summary="预测一段文本的标签")
+def classify_text(classifier: ClassifierDep, body: ClassifyRequest) -> PredictionOut:
+    [prediction] = classifier.predict_texts(body.field, [body.text])
+    return PredictionOut(**vars(prediction))
+
+
+@router.get("/suggestions", response_model=list[SuggestionOut], summary="标签建议（待审核）")
+def list_suggestions(
+    library: LibraryDep,
+    status: Literal["pending", "accepted", "rejected"] | None = "pending",
+    field: str | None = None,
+) -> list[SuggestionOut]:
+    with library.session() as session:
+        rows = store.list_suggestions(session, status=status, field=field)
+    return [SuggestionOut(**row.model_dump()) for row in rows]
+
+
+@router.post(
+    "/suggestions/{suggestion_id}/{decision}",
+    response_model=SuggestionOut,
+    summary="接受或拒绝建议",
+)
+def decide_suggestion(
+    library: LibraryDep,
+    classifier: ClassifierDep,
+    suggestion_id: int,
+    decision: Literal["accept", "reject"],
+) -> SuggestionOut:
+    with WRITE_LOCK:
+        decided = decide(library, suggestion_id, decision)
+    classifier.forget()
+    return SuggestionOut(**decided.model_dump())
+
+
+def decide(library: Library, suggestion_id: int, decision: str) -> Suggestion:
+    action = suggestions.accept if decision == "accept" else suggestions.reject
+    return action(library, suggestion_id)

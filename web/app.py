@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from kb.classify import Classifier
 from kb.config import Settings
 from kb.library import Library
 from kb.search import SearchService
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service.snapshot()
         app.state.library = library
         app.state.service = service
+        app.state.classifier = Classifier(library)
         yield
 
     app = FastAPI(

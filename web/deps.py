@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from kb.classify import Classifier
 from kb.config import Settings
 from kb.library import Library
 from kb.search import SearchService
@@ -19,10 +20,15 @@ def get_service(request: Request) -> SearchService:
     return request.app.state.service
 
 
+def get_classifier(request: Request) -> Classifier:
+    return request.app.state.classifier
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.library.settings
 
 
 LibraryDep = Annotated[Library, Depends(get_library)]
 ServiceDep = Annotated[SearchService, Depends(get_service)]
+ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

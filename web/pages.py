@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from kb import catalog
+from kb import catalog, store
 from kb.highlight import find_spans, mark
 from kb.similar import similar_documents
-from web.api import receive_uploads
-from web.deps import LibraryDep, ServiceDep, SettingsDep
+from web.api import decide, receive_uploads
+from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep
 from web.templating import query_string, render
+from web.uploads import WRITE_LOCK
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,8 +89,14 @@ def document_page(
         "marked": marked,
         "fields": [(f, detail.metadata[f]) for f in SHOWN_FIELDS if f in detail.metadata],
         "similar": similar_documents(service, doc_id, 5),
+        "suggestions": _pending_for(library, doc_id),
     }
     return render(request, "document.html", context)
+
+
+def _pending_for(library: LibraryDep, doc_id: str) -> list:
+    with library.session() as session:
+        return list(store.list_suggestions(session, status="pending", doc_id=doc_id))
 
 
 @router.get("/upload", response_class=HTMLResponse)
@@ -101,8 +108,33 @@ def upload_form(request: Request) -> HTMLResponse:
 async def upload_submit(
     request: Request,
     library: LibraryDep,
+    classifier: ClassifierDep,
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File()],
 ) -> HTMLResponse:
     results = await receive_uploads(library, settings, files)
+    classifier.forget()
     return render(request, "upload.html", {"results": results})
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(request: Request, library: LibraryDep) -> HTMLResponse:
+    with library.session() as session:
+        pending = store.list_suggestions(session, status="pending")
+        titles = {s.doc_id: catalog.get_document(library, s.doc_id).title for s in pending}
+    return render(request, "review.html", {"pending": pending, "titles": titles})
+
+
+@router.post("/review/{suggestion_id}/{decision}")
+def review_decision(
+    library: LibraryDep,
+    classifier: ClassifierDep,
+    suggestion_id: int,
+    decision: Literal["accept", "reject"],
+    back: Annotated[str, Form()] = "/review",
+) -> RedirectResponse:
+    with WRITE_LOCK:
+        decide(library, suggestion_id, decision)
+    classifier.forget()
+    target = back if back.startswith("/") and not back.startswith("//") else "/review"
+    return RedirectResponse(target, status_code=303)

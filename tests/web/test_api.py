@@ -673,6 +673,10 @@ ROUTES = {
     ("get", "/api/facets"): {"filter"},
     ("get", "/api/stats"): set(),
     ("get", "/api/health"): set(),
+    ("get", "/api/labels"): set(),
+    ("post", "/api/classify"): set(),
+    ("get", "/api/suggestions"): {"status", "field"},
+    ("post", "/api/suggestions/{suggestion_id}/{decision}"): {"suggestion_id", "decision"},
 }
 
 

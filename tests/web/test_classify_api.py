@@ -1,0 +1,87 @@
+"""Classification, labels and the suggestion review over HTTP and on the page."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest.pipeline import ingest_paths
+from tests.kb.test_classify import HEALTH, RETAIL, write_docs
+from web.app import create_app
+
+
+@pytest.fixture
+def client(settings, library, tmp_path):
+    folder = tmp_path / "docs"
+    write_docs(folder, HEALTH, "医疗健康", 0)
+    write_docs(folder, RETAIL, "零售", 100)
+    (folder / "new.md").write_text(
+        "---\nid: NEW-001\ntitle: 新案例\n---\n\n连锁超市门店排班混乱，会员流失。\n",
+        encoding="utf-8",
+    )
+    ingest_paths(library, [folder])
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_classify_text_and_labels(client):
+    response = client.post("/api/classify", json={"text": "医院门诊排队", "field": "industry"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["label"] == "医疗健康" and body["method"] == "model"
+    assert len(body["candidates"]) == 2 and body["neighbours"][0]["label"] == "医疗健康"
+    assert client.get("/api/labels").json()["industry"] == {"医疗健康": 6, "零售": 6}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"text": "门诊"}, 422),
+        ({"text": "", "field": "industry"}, 422),
+        ("{bad json", 422),
+        ({"text": "门诊", "field": "stage"}, 400),
+    ],
+)
+def test_classify_errors(client, body, status):
+    if isinstance(body, str):
+        response = client.post(
+            "/api/classify", content=body, headers={"content-type": "application/json"}
+        )
+    else:
+        response = client.post("/api/classify", json=body)
+    assert response.status_code == status
+    assert set(response.json()["error"]) == {"code", "message"}
+
+
+def test_suggestion_review_through_the_api_changes_filters_and_facets(client):
+    [suggestion] = client.get("/api/suggestions").json()
+    assert suggestion["doc_id"] == "NEW-001" and suggestion["label"] == "零售"
+    before = client.get(
+        "/api/search", params={"q": "门店", "filter": "industry:零售", "k": 20}
+    ).json()
+    assert "NEW-001" not in {h["doc_id"] for h in before["hits"]}
+    accepted = client.post(f"/api/suggestions/{suggestion['id']}/accept")
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    after = client.get(
+        "/api/search", params={"q": "门店", "filter": "industry:零售", "k": 20}
+    ).json()
+    assert "NEW-001" in {h["doc_id"] for h in after["hits"]}
+    assert client.get("/api/facets").json()["industry"]["零售"] == 7
+    assert client.get("/api/suggestions").json() == []
+    assert client.post(f"/api/suggestions/{suggestion['id']}/reject").status_code == 400
+    assert client.post("/api/suggestions/999/accept").status_code == 404
+    assert client.post(f"/api/suggestions/{suggestion['id']}/maybe").status_code == 422
+
+
+def test_review_page_shows_and_accepts_a_suggestion(client):
+    page = client.get("/review")
+    assert page.status_code == 200 and "新案例" in page.text and "零售" in page.text
+    doc_page = client.get("/documents/NEW-001").text
+    assert "标签建议" in doc_page
+    [suggestion] = client.get("/api/suggestions").json()
+    response = client.post(
+        f"/review/{suggestion['id']}/accept",
+        data={"back": "/documents/NEW-001"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/documents/NEW-001"
+    assert client.get("/api/documents/NEW-001").json()["metadata"]["industry"] == "零售"
+    assert "没有待审核的建议" in client.get("/review").text

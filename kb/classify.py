@@ -113,13 +113,13 @@ def text_vectors(library: Library, texts: list[str]) -> np.ndarray:
     passages: list[str] = []
     owners: list[int] = []
     for i, text in enumerate(texts):
-        chunks = chunk_layout(
-            layout_blocks([Block("text", text, plain=True)]), library.settings.chunk_chars
-        )
-        if not chunks:
+        layout = layout_blocks([Block("text", text, plain=True)])
+        if not layout.text.strip():
             raise InvalidQueryError(f"第 {i + 1} 段要分类的文本为空")
-        for chunk in chunks:
-            passages.append(passage_for_index("", " > ".join(chunk.heading_path), chunk.text))
+        chunks = chunk_layout(layout, library.settings.chunk_chars)
+        pieces = [passage_for_index("", " > ".join(c.heading_path), c.text) for c in chunks]
+        for passage in pieces or [layout.text]:  # a heading alone is still something to classify
+            passages.append(passage)
             owners.append(i)
     embedded = library.embed_passages(passages)
     sums = np.zeros((len(texts), embedded.shape[1]), dtype=np.float32)

@@ -327,7 +327,7 @@ def classify_command(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """预测标签字段（行业、服务类型……），给出概率、候选和最相近的已标注文档。"""
-    classifier = classify.Classifier(_library(progress=False))
+    classifier = classify.Classifier(_library(progress=batch is not None))
     if evaluate:
         report = classify.evaluate(classifier, field_name)
         if as_json:
@@ -343,11 +343,15 @@ def classify_command(
                 out.print(f"   {c['true']} → {c['predicted']}：{c['count']}", highlight=False)
         return
     texts = _classify_inputs(text, file, batch)
-    for prediction in classifier.predict_texts(field_name, texts):
-        if as_json or batch is not None:
-            _print_json(vars(prediction))
+    usable = [t for t in texts if t.strip()]
+    predictions = iter(classifier.predict_texts(field_name, usable) if usable else [])
+    for item in texts:
+        if not item.strip():
+            _print_json({"error": {"code": "invalid_query", "message": "空行：没有要分类的文本"}})
+        elif as_json or batch is not None:
+            _print_json(vars(next(predictions)))
         else:
-            _print_prediction(prediction)
+            _print_prediction(next(predictions))
 
 
 def _classify_inputs(text: str | None, file: Path | None, batch: Path | None) -> list[str]:
@@ -364,7 +368,7 @@ def _classify_inputs(text: str | None, file: Path | None, batch: Path | None) ->
     lines = content.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [line.rstrip("\r") or " " for line in lines]
+    return [line.rstrip("\r") for line in lines]
 
 
 BUNDLED_CORPUS = Path(__file__).resolve().parents[1] / "corpus"

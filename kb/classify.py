@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from kb import store
 from kb.chunking import Block, chunk_layout, layout_blocks
@@ -29,6 +29,8 @@ FORMAT_VERSION = 1
 MIN_FOR_MODEL = 8  # fewer labelled documents (or a single class): nearest neighbours
 NEIGHBOURS = 5
 ZERO_SHOT_TEMPERATURE = 0.02
+DEFAULT_C = 5.0
+C_GRID = (1.0, 2.0, 5.0, 10.0, 20.0)
 FREE_TEXT_FIELDS = {"title", "client", "date", "id"}
 
 
@@ -143,8 +145,9 @@ class LinearModel:
 
     @classmethod
     def fit(cls, vectors: np.ndarray, labels: list[str]) -> LinearModel:
-        model = _logistic().fit(vectors, labels)
-        temperature = _fit_temperature(vectors, np.asarray(labels))
+        strength = _choose_strength(vectors, np.asarray(labels))
+        model = _logistic(strength).fit(vectors, labels)
+        temperature = _fit_temperature(vectors, np.asarray(labels), strength)
         return cls([str(c) for c in model.classes_], model.coef_, model.intercept_, temperature)
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
@@ -154,11 +157,24 @@ class LinearModel:
         return _softmax(logits / self.temperature)
 
 
-def _logistic() -> LogisticRegression:
-    return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
+def _logistic(strength: float = DEFAULT_C) -> LogisticRegression:
+    return LogisticRegression(C=strength, class_weight="balanced", max_iter=3000)
 
 
-def _fit_temperature(vectors: np.ndarray, labels: np.ndarray) -> float:
+def _choose_strength(vectors: np.ndarray, labels: np.ndarray) -> float:
+    """The inverse regularisation C with the best stratified cross-validated accuracy on the
+    training labels (the default when there are too few examples per label to tell)."""
+    folds = min(5, min(Counter(labels.tolist()).values()))
+    if folds < 3 or len(labels) < 30:
+        return DEFAULT_C
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    scores = {
+        c: cross_val_score(_logistic(c), vectors, labels, cv=splitter).mean() for c in C_GRID
+    }
+    return max(C_GRID, key=lambda c: (scores[c], -c))
+
+
+def _fit_temperature(vectors: np.ndarray, labels: np.ndarray, strength: float) -> float:
     """The temperature that minimises the log-loss of out-of-fold predictions."""
     folds = min(3, min(Counter(labels.tolist()).values()))
     if folds < 2:
@@ -166,7 +182,7 @@ def _fit_temperature(vectors: np.ndarray, labels: np.ndarray) -> float:
     logits = np.zeros((len(labels), len(set(labels.tolist()))))
     classes = sorted(set(labels.tolist()))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels):
-        model = _logistic().fit(vectors[train], labels[train])
+        model = _logistic(strength).fit(vectors[train], labels[train])
         raw = model.decision_function(vectors[test])
         raw = np.column_stack([-raw / 2, raw / 2]) if raw.ndim == 1 else raw
         columns = [classes.index(c) for c in model.classes_]

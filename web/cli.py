@@ -97,6 +97,8 @@ def _print_report(report: IngestReport) -> None:
             out.print(f"[{STATUS_LABELS[result.status]}] {result.message}", highlight=False)
     summary = "，".join(f"{STATUS_LABELS[k]} {v}" for k, v in report.summary().items())
     out.print(f"完成：{summary or '没有文件'}；用时 {report.seconds:.2f} 秒", highlight=False)
+    if report.suggestions:
+        out.print(f"生成了 {report.suggestions} 条标签建议，可在 /review 页面审核", highlight=False)
 
 
 @app.command()
@@ -294,12 +296,18 @@ def reload() -> None:
 @app.command()
 def labels(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """列出可作为分类标签的字段、它们的标签和文档数。"""
-    fields = classify.label_fields(_library(progress=False))
+    library = _library(progress=False)
+    fields = classify.label_fields(library)
     if as_json:
         _print_json(fields)
         return
+    described = classify.label_descriptions(library)
     for name, counts in fields.items():
-        values = "，".join(f"{label} {count}" for label, count in counts.items())
+        notes = described.get(name, {})
+        values = "，".join(
+            f"{label}{'（' + notes[label] + '）' if notes.get(label) else ''} {count}"
+            for label, count in counts.items()
+        )
         out.print(f"[bold]{name}[/bold]：{values}", highlight=False)
 
 

@@ -57,3 +57,8 @@ def test_eval_and_labels(data_dir):
 def test_classify_needs_exactly_one_input(data_dir, tmp_path):
     result = kb(data_dir, "classify", "--field", "industry")
     assert result.exit_code == 1 and "三选一" in result.output
+
+
+def test_labels_show_descriptions_from_the_labels_file(data_dir):
+    (data_dir / "labels.yaml").write_text("industry:\n  零售: 超市、门店、电商\n", encoding="utf-8")
+    assert "零售（超市、门店、电商） 6" in kb(data_dir, "labels").stdout

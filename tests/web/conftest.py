@@ -16,6 +16,18 @@ import pytest
 from tests.conftest import DATA
 
 KB = Path(sys.executable).parent / "kb"
+HIT_FIELDS = {
+    "doc_id",
+    "chunk_id",
+    "title",
+    "source",
+    "type",
+    "heading",
+    "text",
+    "snippet",
+    "score",
+    "metadata",
+}
 
 
 def free_port() -> int:

@@ -16,20 +16,9 @@ from fastapi.testclient import TestClient
 from ingest.pipeline import ingest_paths
 from kb.config import Settings
 from kb.library import Library
+from tests.web.conftest import HIT_FIELDS
 from web.app import create_app
 
-HIT_FIELDS = {
-    "doc_id",
-    "chunk_id",
-    "title",
-    "source",
-    "type",
-    "heading",
-    "text",
-    "snippet",
-    "score",
-    "metadata",
-}
 ALL_DOCS = {"CASE-T-001", "CASE-T-002", "SOP-T-001", "LES-T-001"}
 AUTO_TITLE = "华东某汽车零部件企业供应链降本项目"
 AUTO_HEADINGS = ["一、项目背景", "二、问题诊断", "三、解决方案", "四、项目成效"]

@@ -14,23 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from kb.errors import IndexMismatchError, InvalidFilterError, InvalidQueryError, NotFoundError
+from tests.conftest import DATA
+from tests.web.conftest import HIT_FIELDS, KB
 from web import cli as cli_module
 from web.cli import app
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-KB = Path(sys.executable).parent / "kb"
-HIT_FIELDS = {
-    "doc_id",
-    "chunk_id",
-    "title",
-    "source",
-    "type",
-    "heading",
-    "text",
-    "snippet",
-    "score",
-    "metadata",
-}
 runner = CliRunner()
 
 

@@ -168,9 +168,7 @@ def _choose_strength(vectors: np.ndarray, labels: np.ndarray) -> float:
     if folds < 3 or len(labels) < 30:
         return DEFAULT_C
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
-    scores = {
-        c: cross_val_score(_logistic(c), vectors, labels, cv=splitter).mean() for c in C_GRID
-    }
+    scores = {c: cross_val_score(_logistic(c), vectors, labels, cv=splitter).mean() for c in C_GRID}
     return max(C_GRID, key=lambda c: (scores[c], -c))
 
 

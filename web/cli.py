@@ -18,7 +18,7 @@ from typer.exceptions import TyperException
 
 from ingest.encoding import decode_text
 from ingest.pipeline import IngestReport, ingest_paths
-from kb import catalog, classify, store
+from kb import catalog, classify, store, templates
 from kb.config import Settings
 from kb.errors import KBError
 from kb.library import Library
@@ -377,6 +377,30 @@ def _classify_inputs(text: str | None, file: Path | None, batch: Path | None) ->
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip("\r") for line in lines]
+
+
+@app.command()
+def template(
+    docs: Annotated[str | None, typer.Option("--docs", help="逗号分隔的文档 id")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="用检索结果作为来源")] = None,
+    filters: Annotated[
+        list[str] | None, typer.Option("--filter", help="筛选来源，如 service_type=运营优化")
+    ] = None,
+    min_support: Annotated[float, typer.Option("--min-support", help="必备章节的最低占比")] = 0.6,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """从一组相似文档提炼可复用的模板：章节骨架、写作指引、{{占位}}、固定表述（默认输出 Markdown）。"""
+    if not (docs or query or filters):
+        _fail("请用 --docs、--query 或 --filter 指定来源文档")
+    library = _library(progress=False)
+    ids = templates.select_documents(
+        library, doc_ids=docs.split(",") if docs else None, query=query, filters=filters
+    )
+    result = templates.extract_template(library, ids, threshold=min_support)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        sys.stdout.write(templates.to_markdown(result))
 
 
 BUNDLED_CORPUS = Path(__file__).resolve().parents[1] / "corpus"

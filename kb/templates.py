@@ -1,0 +1,360 @@
+"""Reusable templates distilled from a group of similar documents: a section skeleton aligned
+across differently worded, numbered and ordered headings, guidance sentences per section,
+`{{slots}}` for what varies, and boilerplate that recurs nearly verbatim."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from kb import catalog, store
+from kb.chunking import sentence_spans
+from kb.library import Library
+from kb.search import document_metadata
+from kb.slots import fill_slots
+from kb.text import char_bigrams, normalize_for_index
+
+SUPPORT_THRESHOLD = 0.6
+ALIGN_THRESHOLD = 0.45
+GUIDANCE_PER_SECTION = 3
+_NUMBERING = re.compile(
+    r"^\s*(第\s*[\d一二三四五六七八九十]+\s*[章节部分]|[一二三四五六七八九十]+\s*[、.．]|"
+    r"[（(]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+(\.\d+)*\s*[、.．]?)\s*"
+)
+SLOT_FIELDS = {
+    "client": "客户名称",
+    "industry": "行业",
+    "service_type": "服务类型",
+    "stage": "阶段",
+    "date": "日期",
+    "title": "项目名称",
+}
+
+
+def bare_heading(heading: str) -> str:
+    """A heading without its numbering (``二、需求与目标`` -> ``需求与目标``)."""
+    return _NUMBERING.sub("", heading).strip(" ：:") or heading.strip()
+
+
+@dataclass
+class SourceSection:
+    """One top-level section of a source document."""
+
+    doc_id: str
+    heading: str
+    position: float
+    text: str
+    vector: np.ndarray
+
+
+@dataclass
+class TemplateSection:
+    """A canonical section of the skeleton."""
+
+    name: str
+    variants: list[str]
+    support: float
+    position: float
+    documents: list[str]
+    guidance: list[dict] = field(default_factory=list)
+    fixed_text: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Template:
+    """A template: front matter with slots, required and optional sections."""
+
+    sources: list[str]
+    front_matter: dict[str, str]
+    sections: list[TemplateSection]
+    optional: list[TemplateSection]
+    slots: list[str]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+GENERIC_CHARS = set("项目客户的与和及之主要情况介绍与其")
+SECTION_CONCEPTS = {
+    "背景": ("背景", "概况", "现状", "基本情况", "简介"),
+    "目标": ("目标", "诉求", "需求", "期望", "范围"),
+    "诊断": ("诊断", "发现", "问题", "调研", "分析"),
+    "方案": ("方案", "设计", "思路", "举措", "对策", "建议"),
+    "实施": ("实施", "推进", "落地", "过程", "路径", "执行", "计划"),
+    "成效": ("成效", "效果", "成果", "价值", "收益", "结果", "进展"),
+    "经验": ("经验", "教训", "复盘", "启示", "总结", "体会", "反思"),
+}
+
+
+def section_concept(heading: str) -> str | None:
+    """The consulting-case section a heading names, from the last concept word in it (the head
+    noun): ``背景与现状`` -> 背景, ``现状诊断`` -> 诊断, ``当前进展与体会`` -> 经验."""
+    text = normalize_for_index(bare_heading(heading))
+    best, where = None, -1
+    for concept, words in SECTION_CONCEPTS.items():
+        for word in words:
+            position = text.rfind(word)
+            if position >= 0 and position + len(word) > where:
+                best, where = concept, position + len(word)
+    return best
+
+
+def _heading_chars(heading: str) -> set[str]:
+    return {ch for ch in normalize_for_index(bare_heading(heading)) if ch.strip()} - GENERIC_CHARS
+
+
+def heading_similarity(a: str, b: str) -> float:
+    """1 when both headings name the same section concept, -1 when they name different ones,
+    else the overlap of their meaningful characters (containment)."""
+    concept_a, concept_b = section_concept(a), section_concept(b)
+    if concept_a and concept_b:
+        return 1.0 if concept_a == concept_b else -1.0
+    left, right = _heading_chars(a), _heading_chars(b)
+    if not left or not right:
+        return 0.0
+    return len(left & right) / min(len(left), len(right))
+
+
+def source_sections(library: Library, doc_ids: list[str]) -> dict[str, list[SourceSection]]:
+    """Top-level sections of each document (below the title), with text and mean vector."""
+    out: dict[str, list[SourceSection]] = {}
+    with library.session() as session:
+        for doc_id in doc_ids:
+            document = store.get_document(session, doc_id=doc_id)
+            chunks = [c for c in store.chunks_of_document(session, doc_id=doc_id) if c.embedding]
+            paths = [
+                [p for p in c.heading.split(" > ") if p and p != document.title] for c in chunks
+            ]
+            roots = {p[0] for p in paths if p}
+            if len(roots) == 1 and any(len(p) > 1 for p in paths):
+                paths = [p[1:] for p in paths]  # a document-wide top heading is a second title
+            groups: dict[str, list] = {}
+            for chunk, path in zip(chunks, paths, strict=True):
+                if path:
+                    groups.setdefault(path[0], []).append(chunk)
+            sections = []
+            for i, (heading, chunks) in enumerate(groups.items()):
+                vector = np.mean(
+                    [np.frombuffer(c.embedding, dtype=np.float32) for c in chunks], axis=0
+                )
+                sections.append(
+                    SourceSection(
+                        doc_id,
+                        heading,
+                        i / max(1, len(groups) - 1),
+                        "\n".join(c.text for c in chunks),
+                        vector / (np.linalg.norm(vector) or 1.0),
+                    )
+                )
+            out[doc_id] = sections
+    return out
+
+
+def _content_scaler(sections: list[SourceSection]):
+    """Turns a content cosine into 0..1 relative to how similar sections usually are here."""
+    matrix = np.stack([s.vector for s in sections])
+    sims = matrix @ matrix.T
+    values = sims[np.triu_indices(len(sections), k=1)]
+    mean, std = float(values.mean()), float(values.std() or 1.0)
+    return lambda cos: float(1 / (1 + np.exp(-(cos - mean) / std)))
+
+
+def align_sections(by_doc: dict[str, list[SourceSection]]) -> list[list[SourceSection]]:
+    """Clusters of corresponding sections, at most one per document, by heading and content."""
+    every = [s for sections in by_doc.values() for s in sections]
+    if len(every) < 2:
+        return [[s] for s in every]
+    scale = _content_scaler(every)
+    clusters: list[list[SourceSection]] = []
+    for doc_id in sorted(by_doc, key=lambda d: -len(by_doc[d])):
+        pairs = []
+        for i, section in enumerate(by_doc[doc_id]):
+            for j, cluster in enumerate(clusters):
+                heading = max(heading_similarity(section.heading, m.heading) for m in cluster)
+                centroid = np.mean([m.vector for m in cluster], axis=0)
+                content = scale(
+                    float(section.vector @ (centroid / (np.linalg.norm(centroid) or 1)))
+                )
+                pairs.append((0.5 * heading + 0.5 * content, i, j))
+        used_sections, used_clusters = set(), set()
+        for score, i, j in sorted(pairs, reverse=True):
+            if score >= ALIGN_THRESHOLD and i not in used_sections and j not in used_clusters:
+                clusters[j].append(by_doc[doc_id][i])
+                used_sections.add(i)
+                used_clusters.add(j)
+        clusters += [[s] for i, s in enumerate(by_doc[doc_id]) if i not in used_sections]
+    return clusters
+
+
+def _sentences(text: str) -> list[str]:
+    """Prose sentences of a section (table rows left out, list markers dropped)."""
+    out = []
+    for start, end in sentence_spans(text, 0, len(text), 200):
+        sentence = text[start:end].strip().removeprefix("- ").strip()
+        if " | " not in sentence:
+            out.append(sentence)
+    return out
+
+
+def _guidance(cluster: list[SourceSection], known: dict[str, dict[str, str]]) -> list[dict]:
+    """The sentences sharing most wording with the other documents' versions of the section."""
+    doc_grams = [set(char_bigrams(normalize_for_index(s.text))) for s in cluster]
+    frequency = Counter(g for grams in doc_grams for g in grams)
+    scored = []
+    for section in cluster:
+        for sentence in _sentences(section.text):
+            grams = set(char_bigrams(normalize_for_index(sentence)))
+            if 12 <= len(sentence) <= 150 and grams:
+                score = sum(frequency[g] for g in grams) / (len(grams) + 5)
+                scored.append((score, section.doc_id, sentence))
+    picked, seen_docs = [], set()
+    for score, doc_id, sentence in sorted(scored, reverse=True):
+        if doc_id not in seen_docs:
+            slotted, _ = fill_slots(sentence, known.get(doc_id))
+            picked.append(
+                {"text": slotted, "source": doc_id, "original": sentence, "score": round(score, 3)}
+            )
+            seen_docs.add(doc_id)
+        if len(picked) == GUIDANCE_PER_SECTION:
+            break
+    return picked
+
+
+def _fixed_text(cluster: list[SourceSection], known: dict[str, dict[str, str]]) -> list[str]:
+    """Sentences that recur nearly verbatim (once slots are filled) in most of the sources."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    originals: dict[str, str] = {}
+    for section in cluster:
+        for sentence in _sentences(section.text):
+            slotted, _ = fill_slots(sentence, known.get(section.doc_id))
+            key = re.sub(r"\W+", "", normalize_for_index(slotted))
+            if len(key) >= 8:
+                seen[key].add(section.doc_id)
+                originals.setdefault(key, slotted)
+    need = max(2, (len(cluster) + 1) // 2)
+    return [originals[k] for k, docs in seen.items() if len(docs) >= need]
+
+
+def client_names(client: str | None) -> dict[str, str]:
+    """The client's name and its alias (``某连锁超市（化名：鲜丰汇）``) as known slot values."""
+    if not client:
+        return {}
+    alias = re.search(r"化名[:：]\s*([^）)，,]+)", client)
+    names = {"客户名称": re.sub(r"[（(]化名.*?[）)]", "", client).strip()}
+    if alias:
+        names["客户简称"] = alias.group(1).strip()
+    return names
+
+
+def _front_matter(metas: list[dict]) -> dict[str, str]:
+    """Values all sources share stay; the rest become slots."""
+    front = {}
+    for name in ("type", "title", "client", "industry", "service_type", "stage", "date"):
+        values = {str(m.get(name)) for m in metas if m.get(name)}
+        if name in ("type", "industry", "service_type", "stage") and len(values) == 1:
+            front[name] = values.pop()
+        elif values or name in ("title", "client", "date"):
+            front[name] = "{{" + SLOT_FIELDS[name] + "}}"
+    return front
+
+
+def _section(
+    cluster: list[SourceSection], total: int, known: dict[str, dict[str, str]]
+) -> TemplateSection:
+    names = Counter(bare_heading(s.heading) for s in cluster)
+    best = max(names.items(), key=lambda item: (item[1], -len(item[0])))[0]
+    return TemplateSection(
+        name=best,
+        variants=list(dict.fromkeys(s.heading for s in cluster)),
+        support=round(len(cluster) / total, 3),
+        position=round(statistics.median(s.position for s in cluster), 3),
+        documents=[s.doc_id for s in cluster],
+        guidance=_guidance(cluster, known),
+        fixed_text=_fixed_text(cluster, known),
+    )
+
+
+def extract_template(
+    library: Library, doc_ids: list[str], threshold: float = SUPPORT_THRESHOLD
+) -> Template:
+    """Distil a template from the documents (at least two)."""
+    doc_ids = list(dict.fromkeys(doc_ids))
+    documents = [catalog.get_document(library, d) for d in doc_ids]
+    if len(documents) < 2:
+        from kb.errors import InvalidQueryError
+
+        raise InvalidQueryError("提炼模板至少需要 2 篇文档：请多选几篇，或放宽检索/筛选条件")
+    metas = [document_metadata(d) for d in documents]
+    known = {d.id: client_names(d.client) for d in documents}
+    by_doc = source_sections(library, doc_ids)
+    sections = sorted(
+        (_section(c, len(doc_ids), known) for c in align_sections(by_doc)), key=lambda s: s.position
+    )
+    required = [s for s in sections if s.support >= threshold]
+    optional = [s for s in sections if s.support < threshold]
+    slots = sorted(
+        {m for s in required for g in s.guidance for m in re.findall(r"{{(.+?)}}", g["text"])}
+    )
+    front = _front_matter(metas)
+    slots = sorted(set(slots) | {v[2:-2] for v in front.values() if v.startswith("{{")})
+    return Template(doc_ids, front, required, optional, slots)
+
+
+def to_markdown(template: Template) -> str:
+    """The template as a Markdown document with front matter, placeholders and guidance notes."""
+    lines = [
+        "---",
+        *[f'{k}: "{v}"' if "{{" in v else f"{k}: {v}" for k, v in template.front_matter.items()],
+        "---",
+        "",
+    ]
+    lines += [f"# {template.front_matter.get('title', '{{项目名称}}')}", ""]
+    numerals = "一二三四五六七八九十"
+    for i, section in enumerate(template.sections):
+        label = numerals[i] if i < len(numerals) else str(i + 1)
+        lines += [f"## {label}、{section.name}", ""]
+        lines += [
+            f"> 出现在 {len(section.documents)}/{len(template.sources)} 篇来源中（{section.support:.0%}）；"
+            f"常见写法：{'、'.join(section.variants[:5])}"
+        ]
+        for text in section.fixed_text:
+            lines += [">", f"> 固定表述：{text}"]
+        for item in section.guidance:
+            lines += [">", f"> 参考写法（{item['source']}）：{item['text']}"]
+        lines += ["", "（在此撰写）", ""]
+    if template.optional:
+        lines += ["## 可选章节", ""]
+        lines += [
+            f"- {s.name}（{s.support:.0%}，如：{'、'.join(s.variants[:3])}）"
+            for s in template.optional
+        ]
+        lines += [""]
+    lines += [
+        f"<!-- 来源：{'、'.join(template.sources)}；可填写的占位：{'、'.join(template.slots)} -->",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def select_documents(
+    library: Library,
+    *,
+    doc_ids: list[str] | None = None,
+    query: str | None = None,
+    filters: list[str] | None = None,
+    limit: int = 20,
+) -> list[str]:
+    """The sources of a template: given ids, the best documents for a query, or a filter."""
+    if doc_ids:
+        return doc_ids
+    if query:
+        from kb.search import SearchService
+
+        result = SearchService(library).search(query, k=limit, by_doc=True, filters=filters)
+        return [hit.doc_id for hit in result.hits]
+    page = catalog.list_documents(library, filters=filters, limit=catalog.MAX_PAGE_SIZE)
+    return [d.doc_id for d in page.documents]

@@ -1,0 +1,145 @@
+"""Template extraction: skeleton alignment across wording, numbering and order; guidance, slots,
+fixed text and the Markdown/JSON output."""
+
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import ingest_paths
+from kb.errors import InvalidQueryError
+from kb.slots import fill_slots
+from kb.templates import bare_heading, extract_template, section_concept, to_markdown
+
+FIXED = "本项目严格遵守客户保密要求，所有访谈记录仅限项目组内部使用。"
+DOCS = {
+    "t1": (
+        "华东某汽车零部件有限公司（化名：东锐）",
+        [
+            "一、项目背景",
+            "二、需求与目标",
+            "三、问题诊断",
+            "四、解决方案",
+            "五、实施过程",
+            "六、项目成效",
+            "七、经验教训",
+        ],
+    ),
+    "t2": (
+        "华南某连锁超市有限公司",
+        ["1. 背景", "2. 项目目标", "3. 现状诊断", "4. 方案设计", "5. 推进与落地", "6. 成果与价值"],
+    ),
+    "t3": (
+        "西南某城市商业银行",
+        ["背景与现状", "诊断", "客户诉求", "咨询方案", "实施路径", "实施效果", "复盘与启示"],
+    ),
+    "t4": (
+        "华北某三甲医院",
+        [
+            "项目背景介绍",
+            "二、诊断发现",
+            "三、解决方案",
+            "四、实施过程",
+            "五、阶段性成效",
+            "附录：访谈名单",
+        ],
+    ),
+}
+BODY = {
+    "背景": "{client}成立于 2005 年，年营收约 12 亿元，员工 2,800 人。{client}希望系统提升运营效率。",
+    "目标": "项目目标是在 6 个月内把交付周期缩短 30%，并建立持续改进机制。",
+    "诊断": "我们访谈了 25 人，发现审批节点过多、数据口径不一致、责任不清。" + FIXED,
+    "方案": "方案包括流程分级审批、数据治理与绩效联动三部分，由总经理王磊牵头。",
+    "实施": "项目历时 5 个月，分诊断、设计、试点、推广四个阶段推进。",
+    "成效": "交付周期缩短 32%，年化节约成本约 680 万元，客户满意度提升 15%。",
+    "经验": "高层持续参与是变革成功的关键，试点选择要有代表性。" + FIXED,
+    "附录": "访谈名单见附件，共 25 人。",
+}
+
+
+def _concept(heading: str) -> str:
+    return section_concept(heading) or bare_heading(heading)[:2]
+
+
+@pytest.fixture
+def library_with_cases(library, tmp_path: Path):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for doc_id, (client, headings) in DOCS.items():
+        parts = [
+            f"---\nid: {doc_id}\ntype: case\ntitle: 案例{doc_id}\nclient: {client}\n"
+            f"service_type: 流程优化\n---\n"
+        ]
+        for heading in headings:
+            short = client.split("（")[0]
+            parts.append(f"## {heading}\n\n{BODY[_concept(heading)].format(client=short)}\n")
+        (folder / f"{doc_id}.md").write_text("\n".join(parts), encoding="utf-8")
+    ingest_paths(library, [folder])
+    return library
+
+
+def test_skeleton_aligns_sections_with_different_wording_numbering_and_order(library_with_cases):
+    template = extract_template(library_with_cases, list(DOCS))
+    by_concept = {_concept(s.variants[0]): s for s in template.sections}
+    assert list(by_concept) == ["背景", "目标", "诊断", "方案", "实施", "成效"]
+    expected_support = {
+        "背景": 1.0,
+        "目标": 0.75,
+        "诊断": 1.0,
+        "方案": 1.0,
+        "实施": 1.0,
+        "成效": 1.0,
+    }
+    for concept, section in by_concept.items():
+        assert section.support == expected_support[concept], concept
+        assert {_concept(v) for v in section.variants} == {concept}
+    assert set(by_concept["背景"].variants) == {
+        "一、项目背景",
+        "1. 背景",
+        "背景与现状",
+        "项目背景介绍",
+    }
+    assert set(by_concept["成效"].variants) == {
+        "六、项目成效",
+        "6. 成果与价值",
+        "实施效果",
+        "五、阶段性成效",
+    }
+    optional = {s.name: s.support for s in template.optional}
+    assert optional == {"经验教训": 0.5, "附录：访谈名单": 0.25}
+
+
+def test_guidance_slots_and_fixed_text(library_with_cases):
+    template = extract_template(library_with_cases, list(DOCS))
+    background = template.sections[0]
+    texts = [g["text"] for g in background.guidance]
+    assert texts and all("{{客户名称}}" in t or "{{机构名称}}" in t for t in texts)
+    assert any("{{金额}}" in t and "{{日期}}" in t for t in texts)
+    assert {g["source"] for g in background.guidance} <= set(DOCS)
+    diagnosis = next(s for s in template.sections if _concept(s.name) == "诊断")
+    assert any("保密" in text for text in diagnosis.fixed_text)
+    assert {"客户名称", "金额", "百分比", "日期", "项目名称"} <= set(template.slots)
+    assert template.front_matter["service_type"] == "流程优化"
+    assert template.front_matter["client"] == "{{客户名称}}"
+
+
+def test_markdown_and_json_output(library_with_cases):
+    template = extract_template(library_with_cases, list(DOCS))
+    markdown = to_markdown(template)
+    assert markdown.startswith("---\n") and 'client: "{{客户名称}}"' in markdown
+    assert "## 一、背景" in markdown or "## 一、项目背景" in markdown
+    assert "出现在 4/4 篇来源中（100%）" in markdown and "## 可选章节" in markdown
+    data = template.to_json()
+    assert data["sources"] == list(DOCS) and len(data["sections"]) == 6
+
+
+def test_slots_of_a_sentence():
+    text, names = fill_slots(
+        "2023 年 9 月，华东某汽车零部件有限公司历时 5 个月投入 680 万元，准时率提升 11%。"
+    )
+    assert text == "{{日期}}，{{机构名称}}{{项目周期}}投入 {{金额}}，准时率提升 {{百分比}}。"
+    assert names == ["日期", "机构名称", "项目周期", "金额", "百分比"]
+
+
+def test_at_least_two_documents(library_with_cases):
+    with pytest.raises(InvalidQueryError, match="至少需要 2 篇"):
+        extract_template(library_with_cases, ["t1"])

@@ -200,8 +200,15 @@ def _sentences(text: str) -> list[str]:
     return out
 
 
-def _guidance(cluster: list[SourceSection], known: dict[str, dict[str, str]]) -> list[dict]:
-    """The sentences sharing most wording with the other documents' versions of the section."""
+def _sentence_key(slotted: str) -> str:
+    return re.sub(r"\W+", "", normalize_for_index(slotted))
+
+
+def _guidance(
+    cluster: list[SourceSection], known: dict[str, dict[str, str]], fixed: list[str]
+) -> list[dict]:
+    """The sentences sharing most wording with the other documents' versions of the section
+    (boilerplate and repeats left out: they are fixed text)."""
     doc_grams = [set(char_bigrams(normalize_for_index(s.text))) for s in cluster]
     frequency = Counter(g for grams in doc_grams for g in grams)
     scored = []
@@ -212,13 +219,16 @@ def _guidance(cluster: list[SourceSection], known: dict[str, dict[str, str]]) ->
                 score = sum(frequency[g] for g in grams) / (len(grams) + 5)
                 scored.append((score, section.doc_id, sentence))
     picked, seen_docs = [], set()
+    seen_texts = {_sentence_key(text) for text in fixed}
     for score, doc_id, sentence in sorted(scored, reverse=True):
-        if doc_id not in seen_docs:
-            slotted, _ = fill_slots(sentence, known.get(doc_id))
+        slotted, _ = fill_slots(sentence, known.get(doc_id))
+        key = _sentence_key(slotted)
+        if doc_id not in seen_docs and key not in seen_texts:
             picked.append(
                 {"text": slotted, "source": doc_id, "original": sentence, "score": round(score, 3)}
             )
             seen_docs.add(doc_id)
+            seen_texts.add(key)
         if len(picked) == GUIDANCE_PER_SECTION:
             break
     return picked
@@ -231,7 +241,7 @@ def _fixed_text(cluster: list[SourceSection], known: dict[str, dict[str, str]]) 
     for section in cluster:
         for sentence in _sentences(section.text):
             slotted, _ = fill_slots(sentence, known.get(section.doc_id))
-            key = re.sub(r"\W+", "", normalize_for_index(slotted))
+            key = _sentence_key(slotted)
             if len(key) >= 8:
                 seen[key].add(section.doc_id)
                 originals.setdefault(key, slotted)
@@ -265,6 +275,7 @@ def _front_matter(metas: list[dict]) -> dict[str, str]:
 def _section(
     cluster: list[SourceSection], total: int, known: dict[str, dict[str, str]]
 ) -> TemplateSection:
+    fixed = _fixed_text(cluster, known)
     names = Counter(bare_heading(s.heading) for s in cluster)
     best = max(names.items(), key=lambda item: (item[1], -len(item[0])))[0]
     return TemplateSection(
@@ -273,8 +284,8 @@ def _section(
         support=round(len(cluster) / total, 3),
         position=round(statistics.median(s.position for s in cluster), 3),
         documents=[s.doc_id for s in cluster],
-        guidance=_guidance(cluster, known),
-        fixed_text=_fixed_text(cluster, known),
+        guidance=_guidance(cluster, known, fixed),
+        fixed_text=fixed,
     )
 
 

@@ -56,6 +56,14 @@ BODY = {
 }
 
 
+UNIQUE = {
+    "t1": "{client}在 2022 年启动了数字化工厂规划，计划投资 3.5 亿元。",
+    "t2": "{client}在 2021 年关闭了 18 家亏损门店，营业额下降 6%。",
+    "t3": "{client}于 2020 年完成增资扩股，对公贷款余额约 900 亿元。",
+    "t4": "{client}在 2023 年门诊量达到 320 万人次，医保结算压力增大。",
+}
+
+
 def _concept(heading: str) -> str:
     return section_concept(heading) or bare_heading(heading)[:2]
 
@@ -71,7 +79,10 @@ def library_with_cases(library, tmp_path: Path):
         ]
         for heading in headings:
             short = client.split("（")[0]
-            parts.append(f"## {heading}\n\n{BODY[_concept(heading)].format(client=short)}\n")
+            body = BODY[_concept(heading)]
+            if _concept(heading) == "背景":
+                body += UNIQUE[doc_id]
+            parts.append(f"## {heading}\n\n{body.format(client=short)}\n")
         (folder / f"{doc_id}.md").write_text("\n".join(parts), encoding="utf-8")
     ingest_paths(library, [folder])
     return library
@@ -111,6 +122,7 @@ def test_skeleton_aligns_sections_with_different_wording_numbering_and_order(lib
 def test_guidance_slots_and_fixed_text(library_with_cases):
     template = extract_template(library_with_cases, list(DOCS))
     background = template.sections[0]
+    assert any("成立于" in text for text in background.fixed_text)
     texts = [g["text"] for g in background.guidance]
     assert texts and all("{{客户名称}}" in t or "{{机构名称}}" in t for t in texts)
     assert any("{{金额}}" in t and "{{日期}}" in t for t in texts)

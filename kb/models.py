@@ -171,3 +171,15 @@ class Suggestion(SQLModel, table=True):
     status: str = Field(default="pending", index=True)  # pending | accepted | rejected
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
+
+
+class SavedTemplate(SQLModel, table=True):
+    """A template kept for reuse: name, version, sources and its content."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    version: int = 1
+    sources: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    markdown: str = Field(sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)

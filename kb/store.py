@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
-from kb.models import Chunk, Document, LibraryInfo, Suggestion, utcnow
+from kb.models import Chunk, Document, LibraryInfo, SavedTemplate, Suggestion, utcnow
 
 
 def make_engine(url: str) -> Engine:
@@ -163,3 +163,35 @@ def document_vectors(session: Session, *, doc_ids: Sequence[str]) -> dict[str, l
         if embedding is not None:
             out.setdefault(doc_id, []).append(embedding)
     return out
+
+
+def save_template(session: Session, *, template: SavedTemplate) -> SavedTemplate:
+    """Store a template as the next version of its name (caller commits)."""
+    latest = session.exec(
+        select(func.max(SavedTemplate.version)).where(SavedTemplate.name == template.name)
+    ).one()
+    template.version = (latest or 0) + 1
+    session.add(template)
+    return template
+
+
+def list_templates(session: Session) -> Sequence[SavedTemplate]:
+    query = select(SavedTemplate).order_by(col(SavedTemplate.name), col(SavedTemplate.version))
+    return session.exec(query).all()
+
+
+def get_template(
+    session: Session, *, name: str, version: int | None = None
+) -> SavedTemplate | None:
+    query = select(SavedTemplate).where(SavedTemplate.name == name)
+    if version is not None:
+        query = query.where(SavedTemplate.version == version)
+    return session.exec(query.order_by(col(SavedTemplate.version).desc())).first()
+
+
+def delete_template(session: Session, *, name: str) -> int:
+    """Delete every version of a template (caller commits); how many were removed."""
+    rows = session.exec(select(SavedTemplate).where(SavedTemplate.name == name)).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)

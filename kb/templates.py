@@ -13,7 +13,9 @@ import numpy as np
 
 from kb import catalog, store
 from kb.chunking import sentence_spans
+from kb.errors import InvalidQueryError, NotFoundError
 from kb.library import Library
+from kb.models import SavedTemplate
 from kb.search import document_metadata
 from kb.slots import fill_slots
 from kb.text import char_bigrams, normalize_for_index
@@ -296,8 +298,6 @@ def extract_template(
     doc_ids = list(dict.fromkeys(doc_ids))
     documents = [catalog.get_document(library, d) for d in doc_ids]
     if len(documents) < 2:
-        from kb.errors import InvalidQueryError
-
         raise InvalidQueryError("提炼模板至少需要 2 篇文档：请多选几篇，或放宽检索/筛选条件")
     metas = [document_metadata(d) for d in documents]
     known = {d.id: client_names(d.client) for d in documents}
@@ -369,3 +369,58 @@ def select_documents(
         return [hit.doc_id for hit in result.hits]
     page = catalog.list_documents(library, filters=filters, limit=catalog.MAX_PAGE_SIZE)
     return [d.doc_id for d in page.documents]
+
+
+def save(library: Library, name: str, template: Template) -> SavedTemplate:
+    """Keep a template under a name; saving the same name again makes a new version."""
+    with library.session() as session:
+        saved = store.save_template(
+            session,
+            template=SavedTemplate(
+                name=name,
+                sources=template.sources,
+                content=template.to_json(),
+                markdown=to_markdown(template),
+            ),
+        )
+        session.commit()
+        session.refresh(saved)
+    return saved
+
+
+def fetch(library: Library, name: str, version: int | None = None) -> SavedTemplate:
+    with library.session() as session:
+        saved = store.get_template(session, name=name, version=version)
+    if saved is None:
+        raise NotFoundError(f"模板 {name}{f' 第 {version} 版' if version else ''} 不存在")
+    return saved
+
+
+def new_document(saved: SavedTemplate, values: dict[str, str]) -> str:
+    """A new Markdown document from a template, with the slots it has values for filled in."""
+    text = saved.markdown
+    for slot, value in values.items():
+        text = text.replace("{{" + slot + "}}", value)
+    return text
+
+
+def propose_families(library: Library, min_documents: int = 3) -> list[dict]:
+    """Template families: case records grouped by service type, each with its skeleton."""
+    page = catalog.list_documents(library, filters=["type=case"], limit=catalog.MAX_PAGE_SIZE)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for document in page.documents:
+        groups[document.metadata.get("service_type", "未分类")].append(document.doc_id)
+    families = []
+    for label, ids in sorted(groups.items(), key=lambda item: -len(item[1])):
+        if len(ids) >= min_documents:
+            template = extract_template(library, ids)
+            families.append(
+                {
+                    "name": f"{label}案例模板",
+                    "filter": f"service_type={label}",
+                    "documents": ids,
+                    "sections": [(s.name, s.support) for s in template.sections],
+                    "optional": [(s.name, s.support) for s in template.optional],
+                }
+            )
+    return families

@@ -386,21 +386,49 @@ def template(
     filters: Annotated[
         list[str] | None, typer.Option("--filter", help="筛选来源，如 service_type=运营优化")
     ] = None,
+    auto: Annotated[bool, typer.Option("--auto", help="按服务类型提出模板族")] = False,
+    save: Annotated[
+        str | None, typer.Option("--save", help="以此名称保存（同名则新增版本）")
+    ] = None,
     min_support: Annotated[float, typer.Option("--min-support", help="必备章节的最低占比")] = 0.6,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """从一组相似文档提炼可复用的模板：章节骨架、写作指引、{{占位}}、固定表述（默认输出 Markdown）。"""
-    if not (docs or query or filters):
-        _fail("请用 --docs、--query 或 --filter 指定来源文档")
     library = _library(progress=False)
+    if auto:
+        _print_families(templates.propose_families(library), as_json)
+        return
+    if not (docs or query or filters):
+        _fail("请用 --docs、--query 或 --filter 指定来源文档，或用 --auto")
     ids = templates.select_documents(
         library, doc_ids=docs.split(",") if docs else None, query=query, filters=filters
     )
     result = templates.extract_template(library, ids, threshold=min_support)
+    if save:
+        saved = templates.save(library, save, result)
+        err.print(
+            f"已保存模板 {saved.name} 第 {saved.version} 版（{len(ids)} 篇来源）", highlight=False
+        )
     if as_json:
         _print_json(result.to_json())
     else:
         sys.stdout.write(templates.to_markdown(result))
+
+
+def _print_families(families: list[dict], as_json: bool) -> None:
+    if as_json:
+        _print_json(families)
+        return
+    for family in families:
+        sections = "、".join(f"{name}（{support:.0%}）" for name, support in family["sections"])
+        out.print(
+            f"[bold]{family['name']}[/bold]：{len(family['documents'])} 篇；必备章节：{sections}",
+            highlight=False,
+        )
+        out.print(
+            f"   kb template --filter {family['filter']} --filter type=case --save {family['name']}",
+            highlight=False,
+        )
 
 
 BUNDLED_CORPUS = Path(__file__).resolve().parents[1] / "corpus"

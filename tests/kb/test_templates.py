@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import ingest_paths
-from kb.errors import InvalidQueryError
+from kb.errors import InvalidQueryError, NotFoundError
 from kb.slots import fill_slots
 from kb.templates import bare_heading, extract_template, section_concept, to_markdown
 
@@ -155,3 +155,33 @@ def test_slots_of_a_sentence():
 def test_at_least_two_documents(library_with_cases):
     with pytest.raises(InvalidQueryError, match="至少需要 2 篇"):
         extract_template(library_with_cases, ["t1"])
+
+
+def test_saved_templates_are_versioned_fetched_and_prefilled(library_with_cases):
+    from kb import store, templates
+
+    template = extract_template(library_with_cases, list(DOCS))
+    first = templates.save(library_with_cases, "流程优化模板", template)
+    second = templates.save(library_with_cases, "流程优化模板", template)
+    assert (first.version, second.version) == (1, 2) and second.sources == list(DOCS)
+    assert templates.fetch(library_with_cases, "流程优化模板").version == 2
+    assert templates.fetch(library_with_cases, "流程优化模板", 1).id == first.id
+    draft = templates.new_document(second, {"客户名称": "西北某能源集团", "项目名称": "流程再造"})
+    assert (
+        'client: "西北某能源集团"' in draft
+        and "# 流程再造" in draft
+        and "{{客户名称}}" not in draft
+    )
+    with library_with_cases.session() as session:
+        assert store.delete_template(session, name="流程优化模板") == 2
+        session.commit()
+    with pytest.raises(NotFoundError):
+        templates.fetch(library_with_cases, "流程优化模板")
+
+
+def test_auto_proposes_a_family_per_service_type(library_with_cases):
+    from kb.templates import propose_families
+
+    [family] = propose_families(library_with_cases)
+    assert family["name"] == "流程优化案例模板" and sorted(family["documents"]) == sorted(DOCS)
+    assert len(family["sections"]) == 6

@@ -183,3 +183,27 @@ class SavedTemplate(SQLModel, table=True):
     content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     markdown: str = Field(sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Pack(SQLModel, table=True):
+    """An onboarding pack a trainer assembles from documents and passages."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    audience: str = ""
+    outline: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    redact: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PackItem(SQLModel, table=True):
+    """A document or passage placed in a section of a pack, with an optional note."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    pack_id: int = Field(foreign_key="pack.id", index=True)
+    section: str
+    position: int = 0
+    doc_id: str = Field(foreign_key="document.id")
+    chunk_id: int | None = None
+    note: str = ""

@@ -8,7 +8,16 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
-from kb.models import Chunk, Document, LibraryInfo, SavedTemplate, Suggestion, utcnow
+from kb.models import (
+    Chunk,
+    Document,
+    LibraryInfo,
+    Pack,
+    PackItem,
+    SavedTemplate,
+    Suggestion,
+    utcnow,
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -195,3 +204,16 @@ def delete_template(session: Session, *, name: str) -> int:
     for row in rows:
         session.delete(row)
     return len(rows)
+
+
+def get_pack(session: Session, *, pack_id: int) -> Pack | None:
+    return session.get(Pack, pack_id)
+
+
+def list_packs(session: Session) -> Sequence[Pack]:
+    return session.exec(select(Pack).order_by(col(Pack.id))).all()
+
+
+def pack_items(session: Session, *, pack_id: int) -> Sequence[PackItem]:
+    query = select(PackItem).where(PackItem.pack_id == pack_id)
+    return session.exec(query.order_by(col(PackItem.position), col(PackItem.id))).all()

@@ -1,0 +1,141 @@
+"""Onboarding packs: building, suggestion, DOCX export and redaction."""
+
+import io
+from pathlib import Path
+
+import docx
+import pytest
+
+from ingest.pipeline import ingest_paths
+from kb import packs
+from kb.errors import InvalidQueryError, NotFoundError
+from kb.search import SearchService
+
+SECRET_CASE = """---
+id: CASE-R-001
+type: case
+title: 华东某精密机械有限公司交付周期压缩项目
+client: 华东某精密机械有限公司（化名：精工）
+industry: 制造业
+stage: 交付
+---
+
+## 背景
+
+华东某精密机械有限公司（下称“精工”）的总经理王建国委托我方压缩交付周期。
+客户联系人李娜，电话 138-0000-2217，邮箱 li.na@example.com，身份证号 110101199003071234。
+
+## 经验教训
+
+精工的生产副总陈女士全程参与，王建国每周听取汇报。
+"""
+SECOND_CASE = """---
+id: CASE-R-002
+type: case
+title: 华南某连锁药房集团门店运营项目
+client: 华南某连锁药房集团
+industry: 零售
+stage: 复盘
+---
+
+## 背景
+
+华南某连锁药房集团的营运总监赵敏（139-0000-5678，zhao.min@example.com）提出门店人效问题。
+项目结束后，华南某连锁药房集团与华东某精密机械有限公司交流了经验。
+"""
+SECRETS = [
+    "华东某精密机械有限公司",
+    "精工",
+    "王建国",
+    "李娜",
+    "陈女士",
+    "138-0000-2217",
+    "li.na@example.com",
+    "110101199003071234",
+    "华南某连锁药房集团",
+    "赵敏",
+    "139-0000-5678",
+    "zhao.min@example.com",
+]
+
+
+@pytest.fixture
+def pack_library(ingested, tmp_path: Path):
+    folder = tmp_path / "secret"
+    folder.mkdir()
+    (folder / "r1.md").write_text(SECRET_CASE, encoding="utf-8")
+    (folder / "r2.md").write_text(SECOND_CASE, encoding="utf-8")
+    ingest_paths(ingested, [folder])
+    pack = packs.create_pack(ingested, title="新人培训：交付与复盘", audience="新入职顾问")
+    packs.add_item(
+        ingested,
+        pack.id,
+        doc_id="CASE-R-001",
+        section="服务交付与成果输出",
+        note="重点看联系人管理",
+    )
+    packs.add_item(ingested, pack.id, doc_id="CASE-R-002", section="案例分析与经验总结")
+    packs.add_item(ingested, pack.id, doc_id="SOP-T-001", section="前期准备与客户沟通")
+    return ingested, pack
+
+
+def test_export_masks_every_secret_and_keeps_one_alias_per_client(pack_library):
+    library, pack = pack_library
+    markdown, report = packs.export_markdown(library, pack.id)
+    for secret in SECRETS:
+        assert secret not in markdown, secret
+    client_aliases = {
+        r["alias"] for r in report if r["original"].startswith("华东某精密机械有限公司")
+    }
+    assert len(client_aliases) == 1
+    alias = client_aliases.pop()
+    assert markdown.count(alias) >= 4  # title, body, alias name, and in the other case
+    kinds = {r["kind"] for r in report}
+    assert {"client", "person", "phone", "email", "id_card"} <= kinds
+    plain, empty_report = packs.export_markdown(library, pack.id, redact=False)
+    assert "王建国" in plain and empty_report == []
+
+
+def test_docx_export_has_contents_sources_and_no_secrets(pack_library):
+    library, pack = pack_library
+    data, _ = packs.export_docx(library, pack.id)
+    document = docx.Document(io.BytesIO(data))
+    texts = [p.text for p in document.paragraphs]
+    assert "目录" in texts
+    contents = texts[texts.index("目录") + 1 : texts.index("目录") + 4]
+    assert contents == [
+        "1. 前期准备与客户沟通（1 篇）",
+        "2. 服务交付与成果输出（1 篇）",
+        "3. 案例分析与经验总结（1 篇）",
+    ]
+    assert any(t.startswith("来源：CASE-R-001 · r1.md") for t in texts)
+    assert "资料来源" in texts and any(t.startswith("SOP-T-001 · sop-kickoff.md") for t in texts)
+    body = "\n".join(texts)
+    for secret in SECRETS:
+        assert secret not in body, secret
+    assert "培训说明：重点看联系人管理" in body
+
+
+def test_reorder_and_errors(pack_library):
+    library, pack = pack_library
+    _, items = packs._load(library, pack.id)
+    packs.reorder(library, pack.id, [items[1].id, items[0].id])
+    _, reordered = packs._load(library, pack.id)
+    assert [i.doc_id for i in reordered][:2] == ["CASE-R-002", "CASE-R-001"]
+    with pytest.raises(InvalidQueryError):
+        packs.reorder(library, pack.id, [99999])
+    with pytest.raises(NotFoundError):
+        packs.add_item(library, pack.id, doc_id="NOPE", section="团队建设与培训")
+    with pytest.raises(InvalidQueryError):
+        packs.create_pack(library, title=" ")
+
+
+def test_suggest_places_sops_lessons_and_cases_in_the_outline(ingested):
+    suggested = packs.suggest(SearchService(ingested), "项目启动 数据口径 供应链")
+    types = {s.type for s in suggested}
+    assert types == {"sop", "lesson", "case"}
+    assert all(s.section in packs.DEFAULT_OUTLINE for s in suggested)
+    sections = [packs.DEFAULT_OUTLINE.index(s.section) for s in suggested]
+    assert sections == sorted(sections)
+    lesson = next(s for s in suggested if s.type == "lesson")
+    assert lesson.section == "案例分析与经验总结"

@@ -18,7 +18,7 @@ from typer.exceptions import TyperException
 
 from ingest.encoding import decode_text
 from ingest.pipeline import IngestReport, ingest_paths
-from kb import catalog, classify, store, templates
+from kb import catalog, classify, packs, store, templates
 from kb.config import Settings
 from kb.errors import KBError
 from kb.library import Library
@@ -427,6 +427,63 @@ def _print_families(families: list[dict], as_json: bool) -> None:
         )
         out.print(
             f"   kb template --filter {family['filter']} --filter type=case --save {family['name']}",
+            highlight=False,
+        )
+
+
+pack_app = typer.Typer(help="培训包：建议、创建、添加、导出。", no_args_is_help=True)
+app.add_typer(pack_app, name="pack")
+
+
+@pack_app.command("suggest")
+def pack_suggest(
+    topic: Annotated[str, typer.Argument(help="培训主题，如 流程优化")],
+    create: Annotated[
+        str | None, typer.Option("--create", help="按建议直接创建培训包（标题）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """为一个主题建议培训包：SOP、经验教训和代表性案例，按咨询生命周期排好。"""
+    library = _library(progress=False)
+    suggested = packs.suggest(SearchService(library), topic)
+    if create:
+        pack = packs.create_pack(library, title=create, audience=f"{topic} 新人")
+        for item in suggested:
+            packs.add_item(library, pack.id, doc_id=item.doc_id, section=item.section)
+        err.print(f"已创建培训包 {pack.id}：{pack.title}", highlight=False)
+    if as_json:
+        _print_json([vars(item) for item in suggested])
+        return
+    current = None
+    for item in suggested:
+        if item.section != current:
+            current = item.section
+            out.print(f"\n[bold]{current}[/bold]", highlight=False)
+        labels = {"sop": "SOP", "lesson": "经验教训", "case": "案例"}
+        out.print(
+            f"  [{labels.get(item.type, item.type)}] {item.title}（{item.doc_id}）", highlight=False
+        )
+
+
+@pack_app.command("export")
+def pack_export(
+    pack_id: Annotated[int, typer.Argument(help="培训包编号")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出文件（.docx 或 .md）")],
+    no_redact: Annotated[bool, typer.Option("--no-redact", help="不脱敏（仅限编辑）")] = False,
+) -> None:
+    """导出培训包（默认脱敏），并打印脱敏报告。"""
+    library = _library(progress=False)
+    redact = False if no_redact else None
+    if output.suffix.lower() == ".docx":
+        data, report = packs.export_docx(library, pack_id, redact=redact)
+        output.write_bytes(data)
+    else:
+        text, report = packs.export_markdown(library, pack_id, redact=redact)
+        output.write_text(text, encoding="utf-8")
+    out.print(f"已导出到 {output}；脱敏 {len(report)} 项", highlight=False)
+    for row in report:
+        out.print(
+            f"  {row['kind']}：{row['original']} → {row['alias']}（{row['count']} 处）",
             highlight=False,
         )
 

@@ -1,0 +1,221 @@
+"""JSON API for templates and onboarding packs (thin routes over kb.templates and kb.packs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from kb import packs, store, templates
+from kb.errors import NotFoundError
+from kb.models import Pack, PackItem, SavedTemplate
+from web.api import ERRORS
+from web.deps import LibraryDep, ServiceDep
+
+router = APIRouter(prefix="/api", tags=["templates and packs"], responses=ERRORS)
+FilterParam = Annotated[list[str] | None, Field(description="筛选，如 service_type=运营优化")]
+
+
+class TemplateRequest(BaseModel):
+    doc_ids: list[str] | None = None
+    query: Annotated[str | None, Field(max_length=1000)] = None
+    filters: FilterParam = None
+    min_support: Annotated[float, Field(ge=0, le=1)] = templates.SUPPORT_THRESHOLD
+    save_as: Annotated[str | None, Field(max_length=100)] = None
+
+
+class TemplateOut(BaseModel):
+    sources: list[str]
+    front_matter: dict[str, str]
+    sections: list[dict]
+    optional: list[dict]
+    slots: list[str]
+    markdown: str
+    saved: dict | None = None
+
+
+class SavedTemplateOut(BaseModel):
+    name: str
+    version: int
+    sources: list[str]
+    markdown: str
+
+
+class RenderRequest(BaseModel):
+    values: dict[str, str] = {}
+
+
+class PackRequest(BaseModel):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    audience: Annotated[str, Field(max_length=200)] = ""
+    redact: bool = True
+
+
+class ItemRequest(BaseModel):
+    doc_id: str
+    section: Annotated[str, Field(min_length=1, max_length=100)]
+    chunk_id: int | None = None
+    note: Annotated[str, Field(max_length=5000)] = ""
+
+
+class OrderRequest(BaseModel):
+    item_ids: list[int]
+
+
+class PackOut(BaseModel):
+    id: int
+    title: str
+    audience: str
+    outline: list[str]
+    redact: bool
+    items: list[dict]
+
+
+def _saved_out(saved: SavedTemplate) -> SavedTemplateOut:
+    return SavedTemplateOut(
+        name=saved.name, version=saved.version, sources=saved.sources, markdown=saved.markdown
+    )
+
+
+@router.post("/templates", response_model=TemplateOut, summary="提炼模板（可同时保存）")
+def extract(library: LibraryDep, body: TemplateRequest) -> TemplateOut:
+    ids = templates.select_documents(
+        library, doc_ids=body.doc_ids, query=body.query, filters=body.filters
+    )
+    template = templates.extract_template(library, ids, threshold=body.min_support)
+    saved = templates.save(library, body.save_as, template) if body.save_as else None
+    return TemplateOut(
+        **template.to_json(),
+        markdown=templates.to_markdown(template),
+        saved=_saved_out(saved).model_dump() if saved else None,
+    )
+
+
+@router.get("/templates", response_model=list[SavedTemplateOut], summary="已保存的模板")
+def list_templates(library: LibraryDep) -> list[SavedTemplateOut]:
+    with library.session() as session:
+        return [_saved_out(t) for t in store.list_templates(session)]
+
+
+@router.get(
+    "/templates/{name}", response_model=SavedTemplateOut, summary="取一个模板（默认最新版）"
+)
+def get_template(library: LibraryDep, name: str, version: int | None = None) -> SavedTemplateOut:
+    return _saved_out(templates.fetch(library, name, version))
+
+
+@router.post("/templates/{name}/render", response_model=SavedTemplateOut, summary="由模板新建文档")
+def render_template(library: LibraryDep, name: str, body: RenderRequest) -> SavedTemplateOut:
+    saved = templates.fetch(library, name)
+    out = _saved_out(saved)
+    out.markdown = templates.new_document(saved, body.values)
+    return out
+
+
+@router.delete("/templates/{name}", response_model=dict[str, int], summary="删除模板（全部版本）")
+def delete_template(library: LibraryDep, name: str) -> dict[str, int]:
+    with library.session() as session:
+        removed = store.delete_template(session, name=name)
+        session.commit()
+    if not removed:
+        raise NotFoundError(f"模板 {name} 不存在")
+    return {"deleted_versions": removed}
+
+
+def _pack_out(library: LibraryDep, pack_id: int) -> PackOut:
+    pack, items = packs._load(library, pack_id)
+    return PackOut(
+        id=pack.id or 0,
+        title=pack.title,
+        audience=pack.audience,
+        outline=pack.outline,
+        redact=pack.redact,
+        items=[_item(i) for i in items],
+    )
+
+
+def _item(item: PackItem) -> dict:
+    return item.model_dump(include={"id", "section", "position", "doc_id", "chunk_id", "note"})
+
+
+@router.get("/packs/suggest", response_model=list[dict], summary="按主题建议培训包内容")
+def suggest_pack(
+    service: ServiceDep, topic: Annotated[str, Query(min_length=1, max_length=200)]
+) -> list[dict]:
+    return [vars(item) for item in packs.suggest(service, topic)]
+
+
+@router.post("/packs", response_model=PackOut, summary="新建培训包")
+def create_pack(library: LibraryDep, body: PackRequest) -> PackOut:
+    pack: Pack = packs.create_pack(
+        library, title=body.title, audience=body.audience, redact=body.redact
+    )
+    return _pack_out(library, pack.id or 0)
+
+
+@router.get("/packs", response_model=list[PackOut], summary="培训包列表")
+def list_packs(library: LibraryDep) -> list[PackOut]:
+    with library.session() as session:
+        ids = [p.id for p in store.list_packs(session)]
+    return [_pack_out(library, i) for i in ids if i is not None]
+
+
+@router.get("/packs/{pack_id}", response_model=PackOut, summary="培训包详情")
+def get_pack(library: LibraryDep, pack_id: int) -> PackOut:
+    return _pack_out(library, pack_id)
+
+
+@router.post("/packs/{pack_id}/items", response_model=PackOut, summary="加入文档或段落")
+def add_item(library: LibraryDep, pack_id: int, body: ItemRequest) -> PackOut:
+    packs.add_item(
+        library,
+        pack_id,
+        doc_id=body.doc_id,
+        section=body.section,
+        chunk_id=body.chunk_id,
+        note=body.note,
+    )
+    return _pack_out(library, pack_id)
+
+
+@router.post("/packs/{pack_id}/order", response_model=PackOut, summary="调整顺序")
+def reorder(library: LibraryDep, pack_id: int, body: OrderRequest) -> PackOut:
+    packs.reorder(library, pack_id, body.item_ids)
+    return _pack_out(library, pack_id)
+
+
+@router.get(
+    "/packs/{pack_id}/export",
+    summary="导出（默认脱敏）",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "DOCX 或 Markdown 文件；X-Redacted-Items 为脱敏项数",
+            "content": {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+                "text/markdown": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def export(
+    library: LibraryDep,
+    pack_id: int,
+    format: Literal["docx", "md"] = "docx",
+    redact: bool | None = None,
+) -> Response:
+    if format == "docx":
+        data, report = packs.export_docx(library, pack_id, redact=redact)
+        media = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    else:
+        text, report = packs.export_markdown(library, pack_id, redact=redact)
+        data, media = text.encode("utf-8"), "text/markdown; charset=utf-8"
+    headers = {
+        "Content-Disposition": f'attachment; filename="pack-{pack_id}.{format}"',
+        "X-Redacted-Items": str(len(report)),
+    }
+    return Response(data, media_type=media, headers=headers)

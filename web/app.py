@@ -13,7 +13,7 @@ from kb.classify import Classifier
 from kb.config import Settings
 from kb.library import Library
 from kb.search import SearchService
-from web import api, api_library, pages
+from web import api, api_library, pages, pages_library
 from web.errors import install_error_handlers
 
 STATIC = Path(__file__).parent / "static"
@@ -45,5 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_library.router)
     app.include_router(pages.router)
+    app.include_router(pages_library.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

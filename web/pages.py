@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from kb import catalog, store
 from kb.highlight import find_spans, mark
+from kb.packs import DEFAULT_OUTLINE
 from kb.similar import similar_documents
 from web.api import decide, receive_uploads
 from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep
@@ -60,6 +61,10 @@ def search_page(
             facets=service.library_facets(filters) if library.manifest() else {},
             stats=catalog.library_stats(library),
         )
+    with library.session() as session:
+        context["packs"] = list(store.list_packs(session))
+    context["outline"] = DEFAULT_OUTLINE
+    context["back"] = _search_url(q, mode, view, filters, page)
     context["facet_url"] = lambda item: _search_url(q, mode, view, _toggle(filters, item))
     context["page_url"] = lambda n: _search_url(q, mode, view, filters, n)
     context["view_url"] = lambda v: _search_url(q, mode, v, filters)

@@ -1,0 +1,106 @@
+"""Pages for trainers: a template distilled from the current search or facet, and the pack
+builder (add from results, reorder, notes, export). Plain forms, no JavaScript needed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from kb import packs, store, templates
+from web.deps import LibraryDep
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_back(back: str, default: str) -> str:
+    return back if back.startswith("/") and not back.startswith("//") else default
+
+
+@router.get("/templates/new", response_class=HTMLResponse)
+def template_page(
+    request: Request,
+    library: LibraryDep,
+    q: str = "",
+    filter: Annotated[list[str] | None, Query()] = None,
+) -> HTMLResponse:
+    ids = templates.select_documents(library, query=q or None, filters=filter)
+    template = templates.extract_template(library, ids)
+    context = {
+        "template": template,
+        "markdown": templates.to_markdown(template),
+        "q": q,
+        "filters": filter or [],
+        "view": "doc",
+        "mode": "hybrid",
+    }
+    return render(request, "template.html", context)
+
+
+@router.post("/templates/save")
+def template_save(
+    library: LibraryDep,
+    name: Annotated[str, Form(min_length=1, max_length=100)],
+    sources: Annotated[str, Form()],
+) -> RedirectResponse:
+    template = templates.extract_template(library, sources.split(","))
+    saved = templates.save(library, name, template)
+    return RedirectResponse(f"/packs?saved={saved.name}&version={saved.version}", status_code=303)
+
+
+@router.get("/packs", response_class=HTMLResponse)
+def packs_page(
+    request: Request, library: LibraryDep, saved: str = "", version: int = 0
+) -> HTMLResponse:
+    with library.session() as session:
+        all_packs = list(store.list_packs(session))
+        saved_templates = list(store.list_templates(session))
+    context = {"packs": all_packs, "templates": saved_templates, "saved": saved, "version": version}
+    return render(request, "packs.html", context)
+
+
+@router.post("/packs")
+def pack_create(
+    library: LibraryDep,
+    title: Annotated[str, Form(min_length=1, max_length=200)],
+    audience: Annotated[str, Form(max_length=200)] = "",
+) -> RedirectResponse:
+    pack = packs.create_pack(library, title=title, audience=audience)
+    return RedirectResponse(f"/packs/{pack.id}", status_code=303)
+
+
+@router.get("/packs/{pack_id}", response_class=HTMLResponse)
+def pack_page(request: Request, library: LibraryDep, pack_id: int) -> HTMLResponse:
+    pack, items = packs._load(library, pack_id)
+    titles = {i.doc_id: packs.catalog.get_document(library, i.doc_id).title for i in items}
+    return render(request, "pack.html", {"pack": pack, "items": items, "titles": titles})
+
+
+@router.post("/packs/add")
+def pack_add(
+    library: LibraryDep,
+    pack_id: Annotated[int, Form()],
+    doc_id: Annotated[str, Form()],
+    section: Annotated[str, Form()],
+    chunk_id: Annotated[int | None, Form()] = None,
+    note: Annotated[str, Form(max_length=5000)] = "",
+    back: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    packs.add_item(library, pack_id, doc_id=doc_id, section=section, chunk_id=chunk_id, note=note)
+    return RedirectResponse(_safe_back(back, f"/packs/{pack_id}"), status_code=303)
+
+
+@router.post("/packs/{pack_id}/move/{item_id}/{direction}")
+def pack_move(
+    library: LibraryDep, pack_id: int, item_id: int, direction: Literal["up", "down"]
+) -> RedirectResponse:
+    _, items = packs._load(library, pack_id)
+    order = [i.id for i in items]
+    at = order.index(item_id) if item_id in order else -1
+    swap = at - 1 if direction == "up" else at + 1
+    if at >= 0 and 0 <= swap < len(order):
+        order[at], order[swap] = order[swap], order[at]
+        packs.reorder(library, pack_id, [i for i in order if i is not None])
+    return RedirectResponse(f"/packs/{pack_id}", status_code=303)

@@ -55,6 +55,32 @@ def create_pack(library: Library, *, title: str, audience: str = "", redact: boo
     return pack
 
 
+def update_pack(
+    library: Library,
+    pack_id: int,
+    *,
+    title: str | None = None,
+    audience: str | None = None,
+    redact: bool | None = None,
+) -> Pack:
+    """Change a pack's title, audience or its default redaction."""
+    with library.session() as session:
+        pack = _pack(session, pack_id)
+        if title is not None:
+            if not title.strip():
+                raise InvalidQueryError("培训包需要一个标题")
+            pack.title = title.strip()
+        if audience is not None:
+            pack.audience = audience
+        if redact is not None:
+            pack.redact = redact
+        pack.updated_at = utcnow()
+        session.add(pack)
+        session.commit()
+        session.refresh(pack)
+    return pack
+
+
 def _pack(session, pack_id: int) -> Pack:
     pack = store.get_pack(session, pack_id=pack_id)
     if pack is None:

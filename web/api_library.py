@@ -167,6 +167,20 @@ def get_pack(library: LibraryDep, pack_id: int) -> PackOut:
     return _pack_out(library, pack_id)
 
 
+class PackUpdate(BaseModel):
+    title: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    audience: Annotated[str | None, Field(max_length=200)] = None
+    redact: bool | None = None
+
+
+@router.patch("/packs/{pack_id}", response_model=PackOut, summary="修改标题、对象或是否脱敏")
+def update_pack(library: LibraryDep, pack_id: int, body: PackUpdate) -> PackOut:
+    packs.update_pack(
+        library, pack_id, title=body.title, audience=body.audience, redact=body.redact
+    )
+    return _pack_out(library, pack_id)
+
+
 @router.post("/packs/{pack_id}/items", response_model=PackOut, summary="加入文档或段落")
 def add_item(library: LibraryDep, pack_id: int, body: ItemRequest) -> PackOut:
     packs.add_item(

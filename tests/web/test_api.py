@@ -675,6 +675,7 @@ ROUTES = {
     ("post", "/api/packs"): set(),
     ("get", "/api/packs"): set(),
     ("get", "/api/packs/{pack_id}"): {"pack_id"},
+    ("patch", "/api/packs/{pack_id}"): {"pack_id"},
     ("post", "/api/packs/{pack_id}/items"): {"pack_id"},
     ("post", "/api/packs/{pack_id}/order"): {"pack_id"},
     ("get", "/api/packs/{pack_id}/export"): {"pack_id", "format", "redact"},

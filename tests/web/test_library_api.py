@@ -66,4 +66,8 @@ def test_packs_create_add_reorder_suggest_export(client):
         == 404
     )
     assert client.get("/api/packs/999").status_code == 404
+    updated = client.patch(
+        f"/api/packs/{pack['id']}", json={"title": "新人培训（二期）", "redact": False}
+    )
+    assert updated.json()["title"] == "新人培训（二期）" and updated.json()["redact"] is False
     assert client.post("/api/packs", json={"title": ""}).status_code == 422

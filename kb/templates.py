@@ -404,23 +404,40 @@ def new_document(saved: SavedTemplate, values: dict[str, str]) -> str:
     return text
 
 
+def _family(library: Library, name: str, how: str, ids: list[str]) -> dict:
+    template = extract_template(library, ids)
+    return {
+        "name": name,
+        "grouped_by": how,
+        "documents": ids,
+        "sections": [(s.name, s.support) for s in template.sections],
+        "optional": [(s.name, s.support) for s in template.optional],
+    }
+
+
+def structure_signature(sections: list[SourceSection]) -> str:
+    """The ordered section concepts of a document, e.g. 背景-目标-诊断-方案-实施-成效-经验."""
+    concepts = [section_concept(s.heading) for s in sections]
+    return "-".join(dict.fromkeys(c for c in concepts if c))
+
+
 def propose_families(library: Library, min_documents: int = 3) -> list[dict]:
-    """Template families: case records grouped by service type, each with its skeleton."""
+    """Template families of case records: by service type, and by identical section structure."""
     page = catalog.list_documents(library, filters=["type=case"], limit=catalog.MAX_PAGE_SIZE)
-    groups: dict[str, list[str]] = defaultdict(list)
+    by_label: dict[str, list[str]] = defaultdict(list)
     for document in page.documents:
-        groups[document.metadata.get("service_type", "未分类")].append(document.doc_id)
-    families = []
-    for label, ids in sorted(groups.items(), key=lambda item: -len(item[1])):
-        if len(ids) >= min_documents:
-            template = extract_template(library, ids)
-            families.append(
-                {
-                    "name": f"{label}案例模板",
-                    "filter": f"service_type={label}",
-                    "documents": ids,
-                    "sections": [(s.name, s.support) for s in template.sections],
-                    "optional": [(s.name, s.support) for s in template.optional],
-                }
-            )
+        by_label[document.metadata.get("service_type", "未分类")].append(document.doc_id)
+    families = [
+        _family(library, f"{label}案例模板", f"service_type={label}", ids)
+        for label, ids in sorted(by_label.items(), key=lambda item: -len(item[1]))
+        if len(ids) >= min_documents
+    ]
+    by_structure: dict[str, list[str]] = defaultdict(list)
+    for doc_id, sections in source_sections(library, [d.doc_id for d in page.documents]).items():
+        by_structure[structure_signature(sections)].append(doc_id)
+    families += [
+        _family(library, f"结构相同的案例：{signature}", f"structure={signature}", ids)
+        for signature, ids in sorted(by_structure.items(), key=lambda item: -len(item[1]))
+        if signature and len(ids) >= min_documents
+    ]
     return families

@@ -392,6 +392,7 @@ def template(
     ] = None,
     min_support: Annotated[float, typer.Option("--min-support", help="必备章节的最低占比")] = 0.6,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    as_markdown: Annotated[bool, typer.Option("--markdown", help="输出 Markdown（默认）")] = False,
 ) -> None:
     """从一组相似文档提炼可复用的模板：章节骨架、写作指引、{{占位}}、固定表述（默认输出 Markdown）。"""
     library = _library(progress=False)
@@ -409,7 +410,7 @@ def template(
         err.print(
             f"已保存模板 {saved.name} 第 {saved.version} 版（{len(ids)} 篇来源）", highlight=False
         )
-    if as_json:
+    if as_json and not as_markdown:
         _print_json(result.to_json())
     else:
         sys.stdout.write(templates.to_markdown(result))
@@ -425,10 +426,13 @@ def _print_families(families: list[dict], as_json: bool) -> None:
             f"[bold]{family['name']}[/bold]：{len(family['documents'])} 篇；必备章节：{sections}",
             highlight=False,
         )
-        out.print(
-            f"   kb template --filter {family['filter']} --filter type=case --save {family['name']}",
-            highlight=False,
+        how = family["grouped_by"]
+        command = (
+            f"kb template --filter {how} --filter type=case --save {family['name']}"
+            if how.startswith("service_type=")
+            else f"kb template --docs {','.join(family['documents'])}"
         )
+        out.print(f"   {command}", highlight=False)
 
 
 pack_app = typer.Typer(help="培训包：建议、创建、添加、导出。", no_args_is_help=True)

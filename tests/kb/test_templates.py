@@ -182,6 +182,28 @@ def test_saved_templates_are_versioned_fetched_and_prefilled(library_with_cases)
 def test_auto_proposes_a_family_per_service_type(library_with_cases):
     from kb.templates import propose_families
 
-    [family] = propose_families(library_with_cases)
+    [family] = propose_families(library_with_cases)  # no two sources share one structure
     assert family["name"] == "流程优化案例模板" and sorted(family["documents"]) == sorted(DOCS)
     assert len(family["sections"]) == 6
+
+
+def test_structure_signature_and_families_by_structure(library_with_cases, tmp_path):
+    from kb.templates import propose_families, source_sections, structure_signature
+
+    sections = source_sections(library_with_cases, ["t1", "t3"])
+    assert structure_signature(sections["t1"]) == "背景-目标-诊断-方案-实施-成效-经验"
+    assert structure_signature(sections["t3"]) == "背景-诊断-目标-方案-实施-成效-经验"
+    folder = tmp_path / "more"
+    folder.mkdir()
+    for n in range(3):
+        body = "".join(
+            f"## {h}\n\n{BODY[_concept(h)].format(client='某客户')}\n\n" for h in DOCS["t2"][1]
+        )
+        (folder / f"s{n}.md").write_text(
+            f"---\nid: S{n}\ntitle: 案例S{n}\ntype: case\nservice_type: 运营优化\n---\n\n{body}",
+            encoding="utf-8",
+        )
+    ingest_paths(library_with_cases, [folder])
+    families = propose_families(library_with_cases)
+    structural = [f for f in families if f["grouped_by"].startswith("structure=")]
+    assert structural and set(structural[0]["documents"]) >= {"S0", "S1", "S2", "t2"}

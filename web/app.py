@@ -15,6 +15,7 @@ from kb.library import Library
 from kb.search import SearchService
 from web import api, api_library, pages, pages_library
 from web.errors import install_error_handlers
+from web.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(api_library.router)
     app.include_router(pages.router)

@@ -119,6 +119,20 @@ class Library:
             session.commit()
         return done
 
+    def embed_missing(self) -> int:
+        """Embed only the chunks that have no vector (e.g. after an interrupted ingest)."""
+        with self.session() as session:
+            chunks = list(store.chunks_without_embedding(session))
+            if not chunks:
+                return 0
+            titles = {c.doc_id: self._title(session, c.doc_id) for c in chunks}
+            texts = [passage_for_index(titles[c.doc_id], c.heading, c.text) for c in chunks]
+            for chunk, vector in zip(chunks, self.embed_passages(texts), strict=True):
+                chunk.embedding = vector.astype(np.float32).tobytes()
+                session.add(chunk)
+            session.commit()
+        return len(chunks)
+
     def retokenize_all(self) -> int:
         """Recompute every chunk's tokens (after the user dictionary or synonyms changed)."""
         with self.session() as session:

@@ -217,3 +217,16 @@ def list_packs(session: Session) -> Sequence[Pack]:
 def pack_items(session: Session, *, pack_id: int) -> Sequence[PackItem]:
     query = select(PackItem).where(PackItem.pack_id == pack_id)
     return session.exec(query.order_by(col(PackItem.position), col(PackItem.id))).all()
+
+
+def delete_orphan_chunks(session: Session) -> int:
+    """Delete chunks whose document no longer exists (caller commits); how many."""
+    known = select(Document.id)
+    orphans = session.exec(select(Chunk.id).where(col(Chunk.doc_id).not_in(known))).all()
+    if orphans:
+        session.exec(delete(Chunk).where(col(Chunk.id).in_(list(orphans))))
+    return len(orphans)
+
+
+def chunks_without_embedding(session: Session) -> Sequence[Chunk]:
+    return session.exec(select(Chunk).where(col(Chunk.embedding).is_(None))).all()

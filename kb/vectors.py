@@ -39,6 +39,10 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def ids(self) -> np.ndarray:
+        """The chunk ids held by the index."""
+        return faiss.vector_to_array(self._index.id_map)
+
     def vector(self, chunk_id: int) -> np.ndarray:
         return self._index.reconstruct(int(chunk_id))
 

@@ -274,6 +274,33 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] =
 
 
 @app.command()
+def doctor(
+    repair: Annotated[bool, typer.Option("--repair", help="修复（不重新嵌入已存文档）")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """检查数据库、向量索引和 BM25 索引是否一致；--repair 从数据库重建索引。"""
+    from kb import doctor as health
+
+    library = _library()
+    actions = health.repair(library) if repair else []
+    findings = health.check(library)
+    if as_json:
+        _print_json({"repaired": actions, "findings": [vars(f) for f in findings]})
+    else:
+        for action in actions:
+            out.print(f"[green]修复[/green] {action}", highlight=False)
+        marks = {
+            "ok": "[green]正常[/green]",
+            "warning": "[yellow]注意[/yellow]",
+            "error": "[red]错误[/red]",
+        }
+        for finding in findings:
+            out.print(f"{marks[finding.level]} {finding.check}：{finding.message}", highlight=False)
+    if any(f.level == "error" for f in findings):
+        raise typer.Exit(EXIT_USER_ERROR)
+
+
+@app.command()
 def rebuild() -> None:
     """重建索引；若嵌入模型已更换，先用新模型重新嵌入全部分块。"""
     manifest = _library().rebuild()

@@ -1,0 +1,133 @@
+"""Health checks of a library: database, vector index and BM25 index against each other, and
+repairs that need no re-embedding of stored documents (indexes are rebuilt from the database)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb import store
+from kb.errors import KBError
+from kb.indexfiles import load_generation, read_manifest
+from kb.library import EMBEDDER_KEY, Library
+
+
+@dataclass
+class Finding:
+    """One check: `ok`, `warning` or `error`, with what was found."""
+
+    level: str
+    check: str
+    message: str
+
+
+def _stored_ids(library: Library) -> tuple[set[int], set[int], set[str]]:
+    """(chunk ids with vectors, chunk ids without, doc ids of chunks)."""
+    with_vectors, without, docs = set(), set(), set()
+    with library.session() as session:
+        for chunk_id, doc_id, _, embedding in store.iter_index_rows(session):
+            (with_vectors if embedding is not None else without).add(chunk_id)
+            docs.add(doc_id)
+    return with_vectors, without, docs
+
+
+def check(library: Library) -> list[Finding]:
+    """Everything that can be checked without changing anything."""
+    findings: list[Finding] = []
+    with library.session() as session:
+        documents = store.list_documents(session)
+        stored_embedder = store.get_info(session, key=EMBEDDER_KEY)
+    with_vectors, without, chunk_docs = _stored_ids(library)
+    findings.append(
+        Finding(
+            "ok", "database", f"{len(documents)} 篇文档，{len(with_vectors) + len(without)} 个分块"
+        )
+    )
+    if without:
+        findings.append(Finding("error", "vectors", f"{len(without)} 个分块没有向量（导入中断？）"))
+    orphans = chunk_docs - {d.id for d in documents}
+    if orphans:
+        findings.append(Finding("error", "orphans", f"{len(orphans)} 篇已不存在的文档还留有分块"))
+    missing = [d.id for d in documents if not Path(d.source).exists()]
+    if missing:
+        findings.append(
+            Finding(
+                "warning",
+                "sources",
+                f"{len(missing)} 篇文档的源文件已不在：{'、'.join(missing[:5])}",
+            )
+        )
+    findings += _check_indexes(library, with_vectors, stored_embedder)
+    stale = list(library.data_dir.glob(".build-*"))
+    if stale:
+        findings.append(
+            Finding("warning", "leftovers", f"{len(stale)} 个未完成的索引构建目录（崩溃残留）")
+        )
+    return findings
+
+
+def _check_indexes(
+    library: Library, chunk_ids: set[int], stored_embedder: str | None
+) -> list[Finding]:
+    manifest = read_manifest(library.data_dir)
+    if manifest is None:
+        level = "error" if chunk_ids else "ok"
+        return [Finding(level, "index", "还没有索引" + ("，但库中已有分块" if chunk_ids else ""))]
+    if stored_embedder and stored_embedder != manifest.embedder:
+        return [
+            Finding(
+                "error", "embedder", f"库中向量来自 {stored_embedder}，索引来自 {manifest.embedder}"
+            )
+        ]
+    try:
+        _, lexical, vectors = load_generation(library.data_dir, manifest.embedder)
+    except (KBError, OSError, RuntimeError, ValueError) as exc:
+        return [Finding("error", "index", f"索引文件无法打开：{exc}")]
+    findings = []
+    bm25_ids = {int(i) for i in lexical.ids}
+    vector_ids = {int(i) for i in vectors.ids()}
+    for name, ids in (("bm25", bm25_ids), ("vectors", vector_ids)):
+        if ids != chunk_ids:
+            findings.append(
+                Finding(
+                    "error",
+                    name,
+                    f"{name} 索引与数据库不一致：缺 {len(chunk_ids - ids)}，多 {len(ids - chunk_ids)}",
+                )
+            )
+    if len(vectors) != len(chunk_ids):
+        findings.append(
+            Finding(
+                "error",
+                "vectors",
+                f"向量索引有 {len(vectors)} 条，数据库有 {len(chunk_ids)} 个分块",
+            )
+        )
+    if not findings:
+        findings.append(
+            Finding(
+                "ok", "index", f"索引与数据库一致（{manifest.generation}，{manifest.embedder}）"
+            )
+        )
+    return findings
+
+
+def repair(library: Library) -> list[str]:
+    """Fix what can be fixed: drop orphan chunks, embed only chunks that lack a vector, rebuild
+    both indexes from the database, remove leftovers of interrupted builds."""
+    actions = []
+    with library.session() as session:
+        removed = store.delete_orphan_chunks(session)
+        session.commit()
+    if removed:
+        actions.append(f"删除了 {removed} 个孤立分块")
+    embedded = library.embed_missing()
+    if embedded:
+        actions.append(f"为 {embedded} 个缺少向量的分块补算了向量")
+    manifest = library.build_indexes()
+    actions.append(f"从数据库重建了索引（{manifest.documents} 篇，{manifest.chunks} 个分块）")
+    for leftover in library.data_dir.glob(".build-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+        actions.append(f"删除了残留目录 {leftover.name}")
+    return actions

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from ingest.frontmatter import SIDECAR_SUFFIX, sidecar_path
 from ingest.readers import check_supported
 from kb import store
 from kb.errors import DocumentError, KBError, NoTextError, UnsupportedFileError
-from kb.library import Library
+from kb.library import DIRTY_KEY, Library
 from kb.suggestions import reapply_accepted, suggest_for
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,24 @@ class IngestReport:
         return {status: self.count(status) for status in STATUSES if self.count(status)}
 
 
+STORE_EVERY = 256  # passages embedded before their documents are committed
+
+
+def _groups(prepared: list, size: int) -> Iterator[list]:
+    """Consecutive files whose passages add up to about `size`, so that work is committed as
+    it goes (a crash loses at most one group) while embedding still runs in large batches."""
+    group: list = []
+    count = 0
+    for entry in prepared:
+        group.append(entry)
+        count += len(entry[0].passages)
+        if count >= size:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
+
+
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     """Files under the given paths (hidden ones and sidecars left out), plus problems found."""
     files: list[Path] = []
@@ -91,6 +109,10 @@ class Ingestor:
         self._seen_ids: dict[str, str] = {}
 
     def run(self, paths: list[Path], *, prune: bool = False) -> IngestReport:
+        with self.library.write_lock():
+            return self._run(paths, prune=prune)
+
+    def _run(self, paths: list[Path], *, prune: bool) -> IngestReport:
         started = time.perf_counter()
         files, problems = discover(paths)
         self.report.results.extend(problems)
@@ -98,7 +120,7 @@ class Ingestor:
         changed = self._store_all(prepared)
         if prune:
             changed += self._prune([p.resolve() for p in paths if p.is_dir()])
-        if changed or self.library.manifest() is None:
+        if changed or self.library.manifest() is None or self.library.is_dirty():
             self.library.build_indexes()
             self.report.indexed = True
         stored = [r.doc_id for r in self.report.results if r.status in ("added", "updated")]
@@ -201,18 +223,23 @@ class Ingestor:
     def _store_all(self, prepared: list[tuple[PreparedDocument, bool]]) -> int:
         if not prepared:
             return 0
-        passages = [p for item, _ in prepared for p in item.passages]
         with self.library.session() as session:
             self.library.check_stored_vectors(session)
             session.commit()
-        vectors = self.library.embed_passages(passages)
-        offset, stored = 0, 0
-        for item, existed in prepared:
-            count = len(item.chunks)
-            self._store_one(item, existed, vectors[offset : offset + count])
-            offset += count
-            stored += 1
-        return stored
+        total = sum(len(item.passages) for item, _ in prepared)
+        settings = self.settings
+        with self.library.reporter.task("嵌入", total) as advance:
+            for group in _groups(prepared, STORE_EVERY):
+                passages = [p for item, _ in group for p in item.passages]
+                vectors = self.library.embedder.embed_passages(
+                    passages, batch_size=settings.embed_batch_size, progress=advance
+                )
+                offset = 0
+                for item, existed in group:
+                    count = len(item.chunks)
+                    self._store_one(item, existed, vectors[offset : offset + count])
+                    offset += count
+        return len(prepared)
 
     def _store_one(self, item: PreparedDocument, existed: bool, vectors: np.ndarray) -> None:
         document = item.document
@@ -224,6 +251,7 @@ class Ingestor:
                 store.delete_document(session, doc_id=previous.id)
             reapply_accepted(session, document)
             store.replace_document(session, document=document, chunks=item.chunks)
+            store.set_info(session, key=DIRTY_KEY, value="ingest")
             session.commit()
         status = "updated" if existed else "added"
         message = "；".join(item.warnings)
@@ -239,6 +267,7 @@ class Ingestor:
                 inside = any(source.is_relative_to(root) for root in roots)
                 if inside and not source.exists():
                     store.delete_document(session, doc_id=document.id)
+                    store.set_info(session, key=DIRTY_KEY, value="prune")
                     self.report.results.append(FileResult(document.source, "pruned", document.id))
                     pruned += 1
             session.commit()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 import numpy as np
@@ -20,6 +23,8 @@ from kb.text import TextPipeline
 from kb.vectors import VectorIndex
 
 EMBEDDER_KEY = "embedder"
+DIRTY_KEY = "index_dirty"
+LOCK_FILE = "write.lock"
 
 
 def passage_for_index(title: str, heading: str, text: str) -> str:
@@ -95,7 +100,43 @@ class Library:
         )
         lexical = LexicalIndex.build(ids, tokens)
         vector_index = VectorIndex.build(np.asarray(ids, dtype=np.int64), matrix, dim)
-        return save_generation(self.data_dir, manifest, lexical, vector_index)
+        saved = save_generation(self.data_dir, manifest, lexical, vector_index)
+        with self.session() as session:
+            store.set_info(session, key=DIRTY_KEY, value="")
+            session.commit()
+        return saved
+
+    @contextmanager
+    def write_lock(self, wait: bool = True) -> Iterator[bool]:
+        """An exclusive lock for writers, held through a file lock that the operating system
+        releases if the process dies; yields False when `wait` is off and another writer runs."""
+        handle = (self.data_dir / LOCK_FILE).open("a")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            handle.close()
+
+    def is_dirty(self) -> bool:
+        """True when documents changed after the last index build (e.g. an ingest was killed)."""
+        with self.session() as session:
+            return bool(store.get_info(session, key=DIRTY_KEY))
+
+    def recover(self) -> bool:
+        """After a crash: embed what lacks a vector and rebuild the indexes, unless another
+        writer is at work (then it will build them itself). True when it rebuilt."""
+        if not self.is_dirty():
+            return False
+        with self.write_lock(wait=False) as locked:
+            if not locked or not self.is_dirty():
+                return False
+            self.embed_missing()
+            self.build_indexes()
+            return True
 
     def reembed_all(self) -> int:
         """Embed every stored chunk again with the current embedder (after a model change)."""

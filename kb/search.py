@@ -78,6 +78,7 @@ class SearchService:
             return self._snapshot
 
     def _load(self) -> _Snapshot:
+        self.library.recover()
         manifest, lexical, vectors = load_generation(
             self.library.data_dir, self.library.embedder.id
         )

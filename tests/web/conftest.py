@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -36,25 +37,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a server started with an empty data dir (so it ingests the fixtures first)."""
-    root = tmp_path_factory.mktemp("live")
+@contextmanager
+def running_server(data_dir: Path, corpus: Path) -> Iterator[str]:
+    """A `kb serve` process over data_dir (ingesting corpus first when empty); its base URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     command = [
         str(KB),
         "--data-dir",
-        str(root / "index"),
+        str(data_dir),
         "--embedder",
         "hash",
         "serve",
         "--port",
         str(port),
         "--corpus",
-        str(DATA / "library"),
+        str(corpus),
     ]
-    log = (root / "server.log").open("w")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"server-{port}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -66,10 +68,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((root / "server.log").read_text(encoding="utf-8"))
+                raise RuntimeError(log_path.read_text(encoding="utf-8"))
             time.sleep(0.2)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a server started with an empty data dir (so it ingests the fixtures first)."""
+    root = tmp_path_factory.mktemp("live")
+    with running_server(root / "index", DATA / "library") as base:
+        yield base

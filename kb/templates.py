@@ -28,6 +28,7 @@ _NUMBERING = re.compile(
     r"[（(]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+(\.\d+)*\s*[、.．]?)\s*"
 )
 SLOT_FIELDS = {
+    "type": "文档类型",
     "client": "客户名称",
     "industry": "行业",
     "service_type": "服务类型",

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
@@ -43,6 +44,7 @@ ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 413, 415, 422, 5
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 
 MAX_UPLOAD_FILES = 50
+MAX_ID = 2**62  # ids beyond this cannot exist (SQLite integers are 64-bit)
 FilterParam = Annotated[
     list[str] | None,
     Query(description="筛选，可重复：`field:value`，如 `industry:制造业`、`date>=2022-01-01`"),
@@ -257,7 +259,7 @@ def list_suggestions(
 def decide_suggestion(
     library: LibraryDep,
     classifier: ClassifierDep,
-    suggestion_id: int,
+    suggestion_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     decision: Literal["accept", "reject"],
 ) -> SuggestionOut:
     with WRITE_LOCK:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from kb import packs, store, templates
 from kb.errors import NotFoundError
 from kb.models import Pack, PackItem, SavedTemplate
-from web.api import ERRORS
+from web.api import ERRORS, MAX_ID
 from web.deps import LibraryDep, ServiceDep
 
 router = APIRouter(prefix="/api", tags=["templates and packs"], responses=ERRORS)
+PackId = Annotated[int, Path(ge=1, le=MAX_ID, description="培训包编号")]
 FilterParam = Annotated[list[str] | None, Field(description="筛选，如 service_type=运营优化")]
 
 
@@ -56,12 +57,12 @@ class PackRequest(BaseModel):
 class ItemRequest(BaseModel):
     doc_id: str
     section: Annotated[str, Field(min_length=1, max_length=100)]
-    chunk_id: int | None = None
+    chunk_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
     note: Annotated[str, Field(max_length=5000)] = ""
 
 
 class OrderRequest(BaseModel):
-    item_ids: list[int]
+    item_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]]
 
 
 class PackOut(BaseModel):
@@ -102,7 +103,9 @@ def list_templates(library: LibraryDep) -> list[SavedTemplateOut]:
 @router.get(
     "/templates/{name}", response_model=SavedTemplateOut, summary="取一个模板（默认最新版）"
 )
-def get_template(library: LibraryDep, name: str, version: int | None = None) -> SavedTemplateOut:
+def get_template(
+    library: LibraryDep, name: str, version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None
+) -> SavedTemplateOut:
     return _saved_out(templates.fetch(library, name, version))
 
 
@@ -163,7 +166,7 @@ def list_packs(library: LibraryDep) -> list[PackOut]:
 
 
 @router.get("/packs/{pack_id}", response_model=PackOut, summary="培训包详情")
-def get_pack(library: LibraryDep, pack_id: int) -> PackOut:
+def get_pack(library: LibraryDep, pack_id: PackId) -> PackOut:
     return _pack_out(library, pack_id)
 
 
@@ -174,7 +177,7 @@ class PackUpdate(BaseModel):
 
 
 @router.patch("/packs/{pack_id}", response_model=PackOut, summary="修改标题、对象或是否脱敏")
-def update_pack(library: LibraryDep, pack_id: int, body: PackUpdate) -> PackOut:
+def update_pack(library: LibraryDep, pack_id: PackId, body: PackUpdate) -> PackOut:
     packs.update_pack(
         library, pack_id, title=body.title, audience=body.audience, redact=body.redact
     )
@@ -182,7 +185,7 @@ def update_pack(library: LibraryDep, pack_id: int, body: PackUpdate) -> PackOut:
 
 
 @router.post("/packs/{pack_id}/items", response_model=PackOut, summary="加入文档或段落")
-def add_item(library: LibraryDep, pack_id: int, body: ItemRequest) -> PackOut:
+def add_item(library: LibraryDep, pack_id: PackId, body: ItemRequest) -> PackOut:
     packs.add_item(
         library,
         pack_id,
@@ -195,7 +198,7 @@ def add_item(library: LibraryDep, pack_id: int, body: ItemRequest) -> PackOut:
 
 
 @router.post("/packs/{pack_id}/order", response_model=PackOut, summary="调整顺序")
-def reorder(library: LibraryDep, pack_id: int, body: OrderRequest) -> PackOut:
+def reorder(library: LibraryDep, pack_id: PackId, body: OrderRequest) -> PackOut:
     packs.reorder(library, pack_id, body.item_ids)
     return _pack_out(library, pack_id)
 
@@ -218,7 +221,7 @@ def reorder(library: LibraryDep, pack_id: int, body: OrderRequest) -> PackOut:
 )
 def export(
     library: LibraryDep,
-    pack_id: int,
+    pack_id: PackId,
     format: Literal["docx", "md"] = "docx",
     redact: bool | None = None,
 ) -> Response:

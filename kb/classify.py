@@ -91,23 +91,34 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0, 1, norms)
 
 
-def examples_for(library: Library, field_name: str) -> Examples:
-    """Documents with a human label in the field, with the mean of their passage vectors."""
+def document_vectors(library: Library, doc_ids: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Each document's vector: the normalised mean of its stored passage vectors."""
     with library.session() as session:
-        documents = {d.id: d for d in store.list_documents(session)}
-        sums: dict[str, np.ndarray] = {}
-        for _, doc_id, _, embedding in store.iter_index_rows(session):
-            if embedding is not None:
-                vector = np.frombuffer(embedding, dtype=np.float32)
-                sums[doc_id] = sums.get(doc_id, 0) + vector
+        stored = store.document_vectors(session, doc_ids=doc_ids)
+    return {
+        doc_id: normalize_rows(
+            np.mean([np.frombuffer(v, dtype=np.float32) for v in vectors], axis=0)
+        )
+        for doc_id, vectors in stored.items()
+    }
+
+
+def examples_for(
+    library: Library, field_name: str, vectors: dict[str, np.ndarray] | None = None
+) -> Examples:
+    """Documents with a human label in the field, with their document vectors."""
+    vectors = document_vectors(library) if vectors is None else vectors
+    with library.session() as session:
+        documents = store.list_documents(session)
     rows = [
-        (doc_id, d.title, str(document_metadata(d)[field_name]))
-        for doc_id, d in documents.items()
-        if isinstance(document_metadata(d).get(field_name), str) and doc_id in sums
+        (d.id, d.title, str(document_metadata(d)[field_name]))
+        for d in documents
+        if isinstance(document_metadata(d).get(field_name), str) and d.id in vectors
     ]
-    dim = library.embedder.dim
-    vectors = normalize_rows(np.stack([sums[r[0]] for r in rows])) if rows else np.zeros((0, dim))
-    return Examples([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], vectors)
+    matrix = (
+        np.stack([vectors[r[0]] for r in rows]) if rows else np.zeros((0, library.embedder.dim))
+    )
+    return Examples([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], matrix)
 
 
 def text_vectors(library: Library, texts: list[str]) -> np.ndarray:
@@ -234,15 +245,25 @@ class Classifier:
         self.library = library
         self._examples: dict[str, Examples] = {}
         self._models: dict[str, tuple[dict, LinearModel | None]] = {}
+        self._vectors: dict[str, np.ndarray] | None = None
+
+    def document_vectors(self) -> dict[str, np.ndarray]:
+        """Every document's vector, read once and shared by all fields."""
+        if self._vectors is None:
+            self._vectors = document_vectors(self.library)
+        return self._vectors
 
     def examples(self, field_name: str) -> Examples:
         if field_name not in self._examples:
-            self._examples[field_name] = examples_for(self.library, field_name)
+            self._examples[field_name] = examples_for(
+                self.library, field_name, self.document_vectors()
+            )
         return self._examples[field_name]
 
     def forget(self) -> None:
-        """Drop cached examples (after labels changed); models retrain when next used."""
+        """Drop cached vectors and examples (after labels changed); models retrain when used."""
         self._examples.clear()
+        self._vectors = None
 
     def trained(self, field_name: str) -> tuple[dict, LinearModel | None]:
         """The field's model, retrained when the labelled set differs from the saved one."""

@@ -215,7 +215,8 @@ def _entries(library: Library, pack: Pack, items: list[PackItem], redactor: Reda
     return sections
 
 
-def _load(library: Library, pack_id: int) -> tuple[Pack, list[PackItem]]:
+def load_pack(library: Library, pack_id: int) -> tuple[Pack, list[PackItem]]:
+    """A pack and its items in order; NotFoundError when it does not exist."""
     with library.session() as session:
         pack = _pack(session, pack_id)
         return pack, list(store.pack_items(session, pack_id=pack_id))
@@ -225,7 +226,7 @@ def export_markdown(
     library: Library, pack_id: int, redact: bool | None = None
 ) -> tuple[str, list[dict]]:
     """The pack as Markdown (table of contents, sections, sources) and the redaction report."""
-    pack, items = _load(library, pack_id)
+    pack, items = load_pack(library, pack_id)
     redactor = Redactor() if (pack.redact if redact is None else redact) else None
     sections = _entries(library, pack, items, redactor)
     lines = [
@@ -250,7 +251,7 @@ def export_docx(
     library: Library, pack_id: int, redact: bool | None = None
 ) -> tuple[bytes, list[dict]]:
     """The pack as a Word document with a table of contents and source references."""
-    pack, items = _load(library, pack_id)
+    pack, items = load_pack(library, pack_id)
     redactor = Redactor() if (pack.redact if redact is None else redact) else None
     sections = _entries(library, pack, items, redactor)
     document = docx.Document()

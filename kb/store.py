@@ -164,9 +164,13 @@ def replace_pending_suggestion(session: Session, *, suggestion: Suggestion) -> N
     session.add(suggestion)
 
 
-def document_vectors(session: Session, *, doc_ids: Sequence[str]) -> dict[str, list[bytes]]:
-    """The stored passage vectors of some documents."""
-    query = select(Chunk.doc_id, Chunk.embedding).where(col(Chunk.doc_id).in_(list(doc_ids)))
+def document_vectors(
+    session: Session, *, doc_ids: Sequence[str] | None = None
+) -> dict[str, list[bytes]]:
+    """The stored passage vectors of some documents (all documents when doc_ids is None)."""
+    query = select(Chunk.doc_id, Chunk.embedding)
+    if doc_ids is not None:
+        query = query.where(col(Chunk.doc_id).in_(list(doc_ids)))
     out: dict[str, list[bytes]] = {}
     for doc_id, embedding in session.exec(query).all():
         if embedding is not None:

@@ -8,7 +8,7 @@ import numpy as np
 from sqlmodel import Session
 
 from kb import store
-from kb.classify import Classifier, normalize_rows
+from kb.classify import Classifier
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.library import Library
 from kb.models import CORE_FIELDS, Document, Suggestion, utcnow
@@ -21,9 +21,9 @@ def suggest_for(library: Library, doc_ids: list[str], classifier: Classifier | N
         return 0
     classifier = classifier or Classifier(library)
     stored = 0
+    vectors = classifier.document_vectors()
     with library.session() as session:
         documents = {d: store.get_document(session, doc_id=d) for d in doc_ids}
-        vectors = store.document_vectors(session, doc_ids=doc_ids)
         for field in library.settings.suggest_fields:
             missing = [
                 d
@@ -32,14 +32,7 @@ def suggest_for(library: Library, doc_ids: list[str], classifier: Classifier | N
             ]
             if not missing:
                 continue
-            matrix = normalize_rows(
-                np.stack(
-                    [
-                        np.mean([np.frombuffer(v, dtype=np.float32) for v in vectors[d]], axis=0)
-                        for d in missing
-                    ]
-                )
-            )
+            matrix = np.stack([vectors[d] for d in missing])
             try:
                 predictions = classifier.predict_vectors(field, matrix)
             except InvalidQueryError:

@@ -3,6 +3,7 @@ Chinese fixture documents under tests/data/library/."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,11 @@ from kb.search import SearchService
 
 DATA = Path(__file__).parent / "data"
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_4641ec70bef78113.txt"
+
+
+def process_env() -> dict[str, str]:
+    """The environment for a `kb` subprocess, without the developer's own KB_* settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Crash safety: a real ingest process killed with SIGKILL at several points; the next start is
 consistent and every document committed before the kill is found."""
 
-import os
 import random
 import signal
 import subprocess
@@ -16,13 +15,14 @@ from kb.config import Settings
 from kb.library import Library
 from kb.models import Document
 from kb.search import SearchService
+from tests.conftest import process_env
 
 ROOT = Path(__file__).resolve().parents[1]
 KB = Path(sys.executable).parent / "kb"
 
 
 def _kill_ingest_after(data_dir: Path, seconds: float) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env = process_env()
     command = [
         str(KB),
         "--data-dir",

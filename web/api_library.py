@@ -128,7 +128,7 @@ def delete_template(library: LibraryDep, name: str) -> dict[str, int]:
 
 
 def _pack_out(library: LibraryDep, pack_id: int) -> PackOut:
-    pack, items = packs._load(library, pack_id)
+    pack, items = packs.load_pack(library, pack_id)
     return PackOut(
         id=pack.id or 0,
         title=pack.title,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from kb import packs, store, templates
+from kb import catalog, packs, store, templates
 from web.deps import LibraryDep
 from web.templating import render
 
@@ -73,8 +73,8 @@ def pack_create(
 
 @router.get("/packs/{pack_id}", response_class=HTMLResponse)
 def pack_page(request: Request, library: LibraryDep, pack_id: int) -> HTMLResponse:
-    pack, items = packs._load(library, pack_id)
-    titles = {i.doc_id: packs.catalog.get_document(library, i.doc_id).title for i in items}
+    pack, items = packs.load_pack(library, pack_id)
+    titles = {i.doc_id: catalog.get_document(library, i.doc_id).title for i in items}
     return render(request, "pack.html", {"pack": pack, "items": items, "titles": titles})
 
 
@@ -96,7 +96,7 @@ def pack_add(
 def pack_move(
     library: LibraryDep, pack_id: int, item_id: int, direction: Literal["up", "down"]
 ) -> RedirectResponse:
-    _, items = packs._load(library, pack_id)
+    _, items = packs.load_pack(library, pack_id)
     order = [i.id for i in items]
     at = order.index(item_id) if item_id in order else -1
     swap = at - 1 if direction == "up" else at + 1

@@ -118,9 +118,9 @@ def test_docx_export_has_contents_sources_and_no_secrets(pack_library):
 
 def test_reorder_and_errors(pack_library):
     library, pack = pack_library
-    _, items = packs._load(library, pack.id)
+    _, items = packs.load_pack(library, pack.id)
     packs.reorder(library, pack.id, [items[1].id, items[0].id])
-    _, reordered = packs._load(library, pack.id)
+    _, reordered = packs.load_pack(library, pack.id)
     assert [i.doc_id for i in reordered][:2] == ["CASE-R-002", "CASE-R-001"]
     with pytest.raises(InvalidQueryError):
         packs.reorder(library, pack.id, [99999])

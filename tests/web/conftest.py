@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DATA
+from tests.conftest import DATA, process_env
 
 KB = Path(sys.executable).parent / "kb"
 HIT_FIELDS = {
@@ -41,7 +40,7 @@ def free_port() -> int:
 def running_server(data_dir: Path, corpus: Path) -> Iterator[str]:
     """A `kb serve` process over data_dir (ingesting corpus first when empty); its base URL."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env = process_env()
     command = [
         str(KB),
         "--data-dir",

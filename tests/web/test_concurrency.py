@@ -1,13 +1,12 @@
 """Searches keep answering, without errors, while another process ingests into the library."""
 
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import DATA
+from tests.conftest import DATA, process_env
 from tests.web.conftest import KB, running_server
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
@@ -17,7 +16,7 @@ QUERIES = ["供应链 库存", "门店排班", "流程优化 审批", "项目复
 def test_searches_during_an_ingest_in_another_process(tmp_path):
     data_dir = tmp_path / "index"
     with running_server(data_dir, DATA / "library") as base:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+        env = process_env()
         ingest = subprocess.Popen(
             [str(KB), "--data-dir", str(data_dir), "--embedder", "hash", "ingest", str(CORPUS)],
             stdout=subprocess.DEVNULL,

@@ -40,6 +40,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ingest.pipeline import ingest_paths  # noqa: E402
+from kb.access import LOCAL  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.library import Library  # noqa: E402
 from kb.search import SearchService  # noqa: E402
@@ -228,14 +229,14 @@ def run_concurrent(base: str, queries: list[str], k: int, threads: int, budget: 
 def run_in_process(service: SearchService, queries: list[str], k: int, budget: float) -> dict:
     """The same searches through SearchService directly."""
     for query in queries[:WARMUP]:
-        service.search(query, k=k)
+        service.search(query, k=k, viewer=LOCAL)
     seconds: list[float] = []
     deadline = time.monotonic() + budget
     for query in queries:
         if time.monotonic() > deadline:
             break
         started = time.perf_counter()
-        service.search(query, k=k)
+        service.search(query, k=k, viewer=LOCAL)
         seconds.append(time.perf_counter() - started)
     return {"latency": seconds}
 

@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 import httpx  # noqa: E402
 
 from kb import catalog  # noqa: E402
+from kb.access import LOCAL  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_http", HERE / "http.py")
 bench_http = importlib.util.module_from_spec(_spec)
@@ -100,7 +101,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp) / "index"
         library = bench_http.prepare_library(data_dir, args.embedder, bench_http.CORPUS)
-        doc_ids = [d.doc_id for d in catalog.list_documents(library, limit=100).documents]
+        doc_ids = [
+            d.doc_id for d in catalog.list_documents(library, limit=100, viewer=LOCAL).documents
+        ]
         log_path = Path(tmp) / "server.log"
         with log_path.open("w") as log:
             process, base = bench_http.start_server(data_dir, args.embedder, bench_http.CORPUS, log)

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest.pipeline import ingest_paths  # noqa: E402
+from kb.access import LOCAL  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.library import Library  # noqa: E402
 from kb.search import SearchService  # noqa: E402
@@ -70,7 +71,7 @@ def evaluate(service: SearchService, questions, mode: str) -> dict[str, float]:
     at = {1: 0, 5: 0, 10: 0}
     recall5, mrr = 0, 0.0
     for question, pid, answers in questions:
-        hits = service.search(question, k=10, mode=mode).hits
+        hits = service.search(question, k=10, mode=mode, viewer=LOCAL).hits
         first = next(
             (rank for rank, h in enumerate(hits, 1) if any(a in h.text for a in answers)), None
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from ingest.frontmatter import read_sidecar
 from ingest.readers import ReadResult, reader_for
+from kb.access import normalize_level
 from kb.chunking import Layout, chunk_layout, detect_structure, layout_blocks
 from kb.errors import DocumentError, NoTextError
 from kb.library import passage_for_index
@@ -87,7 +88,7 @@ def build_document(
         stage=core["stage"],
         date=str(core["date"]) if core["date"] else None,
         tags=meta["tags"],
-        confidentiality=str(meta.get("confidentiality") or "internal"),
+        confidentiality=normalize_level(meta.get("confidentiality")),
         meta={k: v for k, v in meta.items() if k != "id"},
         content_hash=digest,
         text=layout.text,

@@ -4,10 +4,12 @@ library statistics."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict
 from itertools import groupby
 
 from kb import store
+from kb.access import Principal
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.filters import document_matches, parse_filters
 from kb.library import Library
@@ -38,34 +40,53 @@ def summarize(document: Document) -> DocumentSummary:
     )
 
 
+def visible_documents(library: Library, *, viewer: Principal) -> list[Document]:
+    """Every document the viewer may see, by id."""
+    with library.session() as session:
+        documents = store.list_documents(session)
+    return [d for d in documents if viewer.can_see(d.id, document_metadata(d))]
+
+
+def visible_ids(library: Library, doc_ids: Iterable[str], *, viewer: Principal) -> set[str]:
+    """Those of the ids that exist and that the viewer may see."""
+    with library.session() as session:
+        found = [store.get_document(session, doc_id=d) for d in set(doc_ids)]
+    return {d.id for d in found if d is not None and viewer.can_see(d.id, document_metadata(d))}
+
+
 def list_documents(
-    library: Library, *, filters: list[str] | None = None, offset: int = 0, limit: int = 20
+    library: Library,
+    *,
+    viewer: Principal,
+    filters: list[str] | None = None,
+    offset: int = 0,
+    limit: int = 20,
 ) -> DocumentPage:
-    """Documents passing the filters, by id, one page at a time."""
+    """Visible documents passing the filters, by id, one page at a time."""
     if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
         raise InvalidQueryError(f"limit 必须在 1 到 {MAX_PAGE_SIZE} 之间，offset 不能为负数")
     parsed = parse_filters(filters)
-    with library.session() as session:
-        documents = [
-            d
-            for d in store.list_documents(session)
-            if document_matches(parsed, document_metadata(d))
-        ]
+    documents = [
+        d
+        for d in visible_documents(library, viewer=viewer)
+        if document_matches(parsed, document_metadata(d))
+    ]
     page = [summarize(d) for d in documents[offset : offset + limit]]
     return DocumentPage(total=len(documents), offset=offset, limit=limit, documents=page)
 
 
-def get_document(library: Library, doc_id: str) -> Document:
+def get_document(library: Library, doc_id: str, *, viewer: Principal) -> Document:
+    """A document the viewer may see; one it may not see is reported exactly like a missing one."""
     with library.session() as session:
         document = store.get_document(session, doc_id=doc_id)
-    if document is None:
+    if document is None or not viewer.can_see(document.id, document_metadata(document)):
         raise NotFoundError(f"文档 {doc_id} 不存在：请检查编号，或先检索再从结果进入")
     return document
 
 
-def document_detail(library: Library, doc_id: str) -> DocumentDetail:
+def document_detail(library: Library, doc_id: str, *, viewer: Principal) -> DocumentDetail:
     """Metadata plus the passages grouped into sections by heading path."""
-    document = get_document(library, doc_id)
+    document = get_document(library, doc_id, viewer=viewer)
     with library.session() as session:
         chunks = store.chunks_of_document(session, doc_id=doc_id)
     sections = [
@@ -103,15 +124,19 @@ def delete_document(library: Library, doc_id: str) -> None:
     library.build_indexes()
 
 
-def library_stats(library: Library) -> LibraryStats:
-    with library.session() as session:
-        documents = store.list_documents(session)
-        chunks = store.count_chunks(session)
+def library_stats(library: Library, *, viewer: Principal) -> LibraryStats:
+    """Counts over what the viewer may see; index totals only for those who see everything."""
+    documents = visible_documents(library, viewer=viewer)
     manifest = library.manifest()
+    index = None
+    if manifest is not None:
+        index = asdict(manifest)
+        if not viewer.sees_everything:
+            index.update(documents=len(documents), chunks=sum(d.chunk_count for d in documents))
     return LibraryStats(
         documents=len(documents),
-        chunks=chunks,
+        chunks=sum(d.chunk_count for d in documents),
         by_type=dict(Counter(d.type for d in documents)),
         embedder=library.settings.embedder,
-        index=asdict(manifest) if manifest else None,
+        index=index,
     )

@@ -9,7 +9,8 @@ import hashlib
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ LABELS_FILE = "labels.yaml"
 FORMAT_VERSION = 1
 MIN_FOR_MODEL = 8  # fewer labelled documents (or a single class): nearest neighbours
 NEIGHBOURS = 5
+NEIGHBOUR_POOL = 10  # kept with a prediction, so each viewer can be shown 3 it may see
+EXPLAINED = 3
 ZERO_SHOT_TEMPERATURE = 0.02
 DEFAULT_C = 5.0
 C_GRID = (1.0, 2.0, 5.0, 10.0, 20.0)
@@ -62,11 +65,16 @@ class Examples:
         return digest.hexdigest()[:16]
 
 
-def label_fields(library: Library) -> dict[str, dict[str, int]]:
-    """Fields that look like labels (short, repeated values), with each label's count."""
+def label_fields(
+    library: Library, *, is_visible: Callable[[str], bool] = lambda _doc_id: True
+) -> dict[str, dict[str, int]]:
+    """Fields that look like labels (short, repeated values), with each label's count over the
+    documents a viewer may see."""
     counts: dict[str, Counter[str]] = {}
     with library.session() as session:
         for document in store.list_documents(session):
+            if not is_visible(document.id):
+                continue
             for name, value in document_metadata(document).items():
                 if isinstance(value, str) and name not in FREE_TEXT_FIELDS and len(value) <= 30:
                     counts.setdefault(name, Counter())[value] += 1
@@ -352,7 +360,7 @@ class Classifier:
         neighbours = []
         if len(examples.labels):
             sims = examples.vectors @ vector
-            for i in np.argsort(-sims)[:3]:
+            for i in np.argsort(-sims)[:NEIGHBOUR_POOL]:
                 neighbours.append(
                     {
                         "doc_id": examples.doc_ids[i],
@@ -365,6 +373,15 @@ class Classifier:
         return Prediction(
             field_name, best["label"], best["probability"], method, candidates, neighbours
         )
+
+
+def visible_neighbours(neighbours: list[dict], is_visible: Callable[[str], bool]) -> list[dict]:
+    """The explaining neighbours a viewer may see: documents it cannot see are left out."""
+    return [n for n in neighbours if is_visible(n["doc_id"])][:EXPLAINED]
+
+
+def for_viewer(prediction: Prediction, is_visible: Callable[[str], bool]) -> Prediction:
+    return replace(prediction, neighbours=visible_neighbours(prediction.neighbours, is_visible))
 
 
 def evaluate(classifier: Classifier, field_name: str, folds: int = 5) -> dict:

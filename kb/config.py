@@ -39,6 +39,16 @@ class Settings(BaseSettings):
         description="fields counted in facets",
     )
 
+    keys_file: Path | None = Field(None, description="API keys file; default keys.json in data_dir")
+    anonymous: Literal["off", "public", "internal"] = Field(
+        "internal", description="what a request without a key may read: nothing, public, internal"
+    )
+    session_hours: float = Field(12.0, gt=0, description="how long a browser login lasts")
+
+    @property
+    def keys_path(self) -> Path:
+        return self.keys_file or self.data_dir / "keys.json"
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "kb.sqlite"

@@ -65,3 +65,15 @@ class NoTextError(DocumentError):
     """The file holds no extractable text (e.g. a scanned PDF); it is skipped with a warning."""
 
     code = "no_text"
+
+
+class AuthenticationError(KBError):
+    """The request carries no valid key where one is needed."""
+
+    code = "unauthorized"
+
+
+class PermissionDeniedError(KBError):
+    """The caller's role does not allow the operation."""
+
+    code = "forbidden"

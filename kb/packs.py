@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import docx
 
 from kb import catalog, store
+from kb.access import Principal
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.library import Library
 from kb.models import Pack, PackItem, utcnow
@@ -94,11 +95,12 @@ def add_item(
     *,
     doc_id: str,
     section: str,
+    viewer: Principal,
     chunk_id: int | None = None,
     note: str = "",
 ) -> PackItem:
     """Put a document (or one of its passages) at the end of a section of the pack."""
-    catalog.get_document(library, doc_id)
+    catalog.get_document(library, doc_id, viewer=viewer)
     with library.session() as session:
         pack = _pack(session, pack_id)
         if section not in pack.outline:
@@ -120,11 +122,12 @@ def add_item(
     return item
 
 
-def reorder(library: Library, pack_id: int, item_ids: list[int]) -> None:
+def reorder(library: Library, pack_id: int, item_ids: list[int], *, viewer: Principal) -> None:
     """Give the pack's items the order of `item_ids` (items not listed keep their place after)."""
+    _, shown = load_pack(library, pack_id, viewer=viewer)
     with library.session() as session:
-        items = {i.id: i for i in store.pack_items(session, pack_id=_pack(session, pack_id).id)}
-        if set(item_ids) - set(items):
+        items = {i.id: i for i in store.pack_items(session, pack_id=pack_id)}
+        if set(item_ids) - {i.id for i in shown}:
             raise InvalidQueryError("排序中有不属于这个培训包的条目")
         order = item_ids + [i for i in items if i not in item_ids]
         for position, item_id in enumerate(order):
@@ -156,13 +159,15 @@ class SuggestedItem:
     reason: str
 
 
-def suggest(service: SearchService, topic: str) -> list[SuggestedItem]:
+def suggest(service: SearchService, topic: str, *, viewer: Principal) -> list[SuggestedItem]:
     """SOPs, lessons learned and representative cases for a topic, placed in the outline."""
     picked: list[SuggestedItem] = []
     for doc_type, count in SUGGEST_PER_TYPE.items():
-        result = service.search(topic, k=count, by_doc=True, filters=[f"type={doc_type}"])
+        result = service.search(
+            topic, viewer=viewer, k=count, by_doc=True, filters=[f"type={doc_type}"]
+        )
         for hit in result.hits:
-            document = catalog.get_document(service.library, hit.doc_id)
+            document = catalog.get_document(service.library, hit.doc_id, viewer=viewer)
             picked.append(
                 SuggestedItem(
                     section=_section_for(document, topic),
@@ -188,9 +193,15 @@ class ExportEntry:
     note: str
 
 
-def _entries(library: Library, pack: Pack, items: list[PackItem], redactor: Redactor | None):
+def _entries(
+    library: Library,
+    pack: Pack,
+    items: list[PackItem],
+    redactor: Redactor | None,
+    viewer: Principal,
+):
     """(section, entries) in outline order, redacted when a redactor is given."""
-    documents = {i.doc_id: catalog.document_detail(library, i.doc_id) for i in items}
+    documents = {i.doc_id: catalog.document_detail(library, i.doc_id, viewer=viewer) for i in items}
     if redactor:
         for detail in documents.values():
             redactor.add_client(detail.metadata.get("client"), detail.metadata.get("industry"))
@@ -215,20 +226,23 @@ def _entries(library: Library, pack: Pack, items: list[PackItem], redactor: Reda
     return sections
 
 
-def load_pack(library: Library, pack_id: int) -> tuple[Pack, list[PackItem]]:
-    """A pack and its items in order; NotFoundError when it does not exist."""
+def load_pack(library: Library, pack_id: int, *, viewer: Principal) -> tuple[Pack, list[PackItem]]:
+    """A pack and, in order, its items on documents the viewer may see; NotFoundError when the
+    pack does not exist."""
     with library.session() as session:
         pack = _pack(session, pack_id)
-        return pack, list(store.pack_items(session, pack_id=pack_id))
+        items = list(store.pack_items(session, pack_id=pack_id))
+    visible = catalog.visible_ids(library, [i.doc_id for i in items], viewer=viewer)
+    return pack, [i for i in items if i.doc_id in visible]
 
 
 def export_markdown(
-    library: Library, pack_id: int, redact: bool | None = None
+    library: Library, pack_id: int, *, viewer: Principal, redact: bool | None = None
 ) -> tuple[str, list[dict]]:
     """The pack as Markdown (table of contents, sections, sources) and the redaction report."""
-    pack, items = load_pack(library, pack_id)
+    pack, items = load_pack(library, pack_id, viewer=viewer)
     redactor = Redactor() if (pack.redact if redact is None else redact) else None
-    sections = _entries(library, pack, items, redactor)
+    sections = _entries(library, pack, items, redactor, viewer)
     lines = [
         f"# {pack.title}",
         "",
@@ -248,12 +262,12 @@ def export_markdown(
 
 
 def export_docx(
-    library: Library, pack_id: int, redact: bool | None = None
+    library: Library, pack_id: int, *, viewer: Principal, redact: bool | None = None
 ) -> tuple[bytes, list[dict]]:
     """The pack as a Word document with a table of contents and source references."""
-    pack, items = load_pack(library, pack_id)
+    pack, items = load_pack(library, pack_id, viewer=viewer)
     redactor = Redactor() if (pack.redact if redact is None else redact) else None
-    sections = _entries(library, pack, items, redactor)
+    sections = _entries(library, pack, items, redactor, viewer)
     document = docx.Document()
     document.core_properties.title = pack.title
     document.add_heading(pack.title, level=0)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from kb import store
+from kb.access import Principal
 from kb.errors import InvalidQueryError
 from kb.filters import Filter, document_matches, parse_filters
 from kb.fusion import convex_fusion, rrf_fusion
@@ -54,7 +56,20 @@ class _Snapshot:
     meta: dict[str, dict[str, Any]]
     chunk_doc: dict[int, str]
     doc_chunks: dict[str, list[int]]
-    row_doc: np.ndarray
+    doc_codes: dict[str, int]
+    row_code: np.ndarray
+    visible_by_scope: dict[tuple, set[str]] = field(default_factory=dict)
+    rows_by_scope: dict[tuple, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def visible(self, viewer: Principal) -> set[str] | None:
+        """The documents a principal may see; None when it sees every document."""
+        if viewer.sees_everything:
+            return None
+        if viewer.scope not in self.visible_by_scope:
+            self.visible_by_scope[viewer.scope] = {
+                d for d, meta in self.meta.items() if viewer.can_see(d, meta)
+            }
+        return self.visible_by_scope[viewer.scope]
 
 
 class SearchService:
@@ -89,8 +104,23 @@ class SearchService:
         doc_chunks: dict[str, list[int]] = defaultdict(list)
         for chunk_id in sorted(chunk_doc):
             doc_chunks[chunk_doc[chunk_id]].append(chunk_id)
-        row_doc = np.asarray([chunk_doc.get(int(i), "") for i in lexical.ids], dtype=object)
-        return _Snapshot(manifest, lexical, vectors, docs, meta, chunk_doc, doc_chunks, row_doc)
+        doc_codes = {doc_id: code for code, doc_id in enumerate(docs)}
+        row_code = np.fromiter(
+            (doc_codes.get(chunk_doc.get(int(i), ""), -1) for i in lexical.ids),
+            dtype=np.int64,
+            count=len(lexical.ids),
+        )
+        return _Snapshot(
+            manifest, lexical, vectors, docs, meta, chunk_doc, doc_chunks, doc_codes, row_code
+        )
+
+    def visibility(self, viewer: Principal) -> Callable[[str], bool]:
+        """Whether the viewer may see a document id (unknown ids are not visible)."""
+        if self.library.manifest() is None:
+            return lambda _doc_id: False  # an empty library
+        snap = self.snapshot()
+        visible = snap.visible(viewer)
+        return snap.docs.__contains__ if visible is None else visible.__contains__
 
     def validate(self, query: str, k: int, mode: str, offset: int = 0) -> str:
         query = (query or "").strip()
@@ -108,22 +138,47 @@ class SearchService:
             raise InvalidQueryError(f"未知的检索模式 {mode!r}：可用 {', '.join(MODES)}")
         return query
 
-    def _allowed(
-        self, snap: _Snapshot, filters: list[Filter]
+    @staticmethod
+    def matching_documents(snap: _Snapshot, filters: list[Filter], viewer: Principal) -> set[str]:
+        """Documents the viewer may see that pass the filters."""
+        visible = snap.visible(viewer)
+        return {
+            d
+            for d, meta in snap.meta.items()
+            if (visible is None or d in visible) and document_matches(filters, meta)
+        }
+
+    def allowed_rows(
+        self, snap: _Snapshot, filters: list[Filter], viewer: Principal
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        """(row mask for BM25, chunk ids for FAISS) of documents passing the filters."""
+        """(row mask for BM25, chunk ids for FAISS) of visible documents passing the filters."""
         if not filters:
-            return None
-        docs = {d for d, meta in snap.meta.items() if document_matches(filters, meta)}
-        mask = np.fromiter((d in docs for d in snap.row_doc), dtype=bool, count=len(snap.row_doc))
+            if viewer.sees_everything:
+                return None
+            if viewer.scope not in snap.rows_by_scope:
+                snap.rows_by_scope[viewer.scope] = self._rows(snap, snap.visible(viewer) or set())
+            return snap.rows_by_scope[viewer.scope]
+        return self._rows(snap, self.matching_documents(snap, filters, viewer))
+
+    @staticmethod
+    def _rows(snap: _Snapshot, docs: set[str]) -> tuple[np.ndarray, np.ndarray]:
+        codes = np.fromiter((snap.doc_codes[d] for d in docs), dtype=np.int64, count=len(docs))
+        mask = np.isin(snap.row_code, codes)
         return mask, snap.lexical.ids[mask]
 
     def candidates(
-        self, snap: _Snapshot, query: str, mode: str, n: int, filters: list[Filter]
+        self,
+        snap: _Snapshot,
+        query: str,
+        *,
+        mode: str,
+        n: int,
+        filters: list[Filter],
+        viewer: Principal,
     ) -> tuple[list[tuple[int, float]], set[int]]:
         """Fused (chunk id, score) candidates, best first, and the matching chunk ids: every
-        chunk sharing a term with the query plus the dense candidates."""
-        allowed = self._allowed(snap, filters)
+        visible chunk sharing a term with the query plus the dense candidates."""
+        allowed = self.allowed_rows(snap, filters, viewer)
         lexical: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
         matched: set[int] = set()
@@ -146,6 +201,7 @@ class SearchService:
         self,
         query: str,
         *,
+        viewer: Principal,
         k: int = 10,
         mode: str = "hybrid",
         filters: list[str] | None = None,
@@ -158,7 +214,9 @@ class SearchService:
         parsed = parse_filters(filters)
         snap = self.snapshot()
         n = k * self.settings.candidates_factor  # one pool for every page of this query
-        ranked, matched = self.candidates(snap, query, mode, n, parsed)
+        ranked, matched = self.candidates(
+            snap, query, mode=mode, n=n, filters=parsed, viewer=viewer
+        )
         facets = self.facets(snap, {snap.chunk_doc[c] for c in matched})
         groups = self._group(snap, ranked) if by_doc else [[item] for item in ranked]
         page = groups[offset : offset + k]
@@ -175,26 +233,25 @@ class SearchService:
             by_doc[snap.chunk_doc[chunk_id]].append((chunk_id, score))
         return [items[:PASSAGES_PER_DOC] for items in by_doc.values()]
 
-    def library_facets(self, filters: list[str] | None = None) -> dict[str, dict[str, int]]:
-        """Facet counts over every document of the library that passes the filters."""
+    def library_facets(
+        self, *, viewer: Principal, filters: list[str] | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Facet counts over every visible document of the library that passes the filters."""
         snap = self.snapshot()
-        parsed = parse_filters(filters)
-        return self.facets(
-            snap, {d for d, meta in snap.meta.items() if document_matches(parsed, meta)}
-        )
+        return self.facets(snap, self.matching_documents(snap, parse_filters(filters), viewer))
 
     def facets(self, snap: _Snapshot, doc_ids: set[str]) -> dict[str, dict[str, int]]:
         """Per facet field, how many matching documents carry each value."""
         out: dict[str, dict[str, int]] = {}
-        for field in self.settings.facet_fields:
+        for name in self.settings.facet_fields:
             counts: Counter[str] = Counter()
             for doc_id in doc_ids:
-                value = snap.meta.get(doc_id, {}).get(field)
+                value = snap.meta.get(doc_id, {}).get(name)
                 for item in value if isinstance(value, list) else [value]:
                     if item not in (None, ""):
                         counts[str(item)] += 1
             if counts:
-                out[field] = dict(counts.most_common())
+                out[name] = dict(counts.most_common())
         return out
 
     def _hits(

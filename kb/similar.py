@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from kb import store
+from kb.access import Principal
 from kb.catalog import get_document
 from kb.models import SimilarDocument
 from kb.search import SearchService
@@ -35,16 +36,20 @@ def _doc_vectors(service: SearchService, doc_id: str) -> tuple[list[int], np.nda
     return ids, np.stack([snap.vectors.vector(cid) for cid in ids])
 
 
-def similar_documents(service: SearchService, doc_id: str, k: int = 5) -> list[SimilarDocument]:
-    """The k documents closest to `doc_id`: coverage of its passages by theirs, plus labels."""
-    get_document(service.library, doc_id)
+def similar_documents(
+    service: SearchService, doc_id: str, *, viewer: Principal, k: int = 5
+) -> list[SimilarDocument]:
+    """The k visible documents closest to `doc_id`: coverage of its passages by theirs, plus
+    shared labels."""
+    get_document(service.library, doc_id, viewer=viewer)
     snap = service.snapshot()
     ids, vectors = _doc_vectors(service, doc_id)
     if not ids:
         return []
     centroid = vectors.mean(axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
-    near = snap.vectors.search(centroid, CANDIDATE_CHUNKS)
+    allowed = service.allowed_rows(snap, [], viewer)
+    near = snap.vectors.search(centroid, CANDIDATE_CHUNKS, allowed[1] if allowed else None)
     candidates = list(
         dict.fromkeys(snap.chunk_doc[c] for c, _ in near if snap.chunk_doc[c] != doc_id)
     )

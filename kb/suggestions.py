@@ -4,11 +4,13 @@ rejecting drops it. Human labels are never overwritten."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sqlmodel import Session
 
 from kb import store
-from kb.classify import Classifier
+from kb.classify import Classifier, visible_neighbours
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.library import Library
 from kb.models import CORE_FIELDS, Document, Suggestion, utcnow
@@ -69,19 +71,39 @@ def reapply_accepted(session: Session, document: Document) -> None:
             set_label(document, suggestion.field, suggestion.label)
 
 
-def _pending(session: Session, suggestion_id: int) -> Suggestion:
+def visible_suggestions(
+    library: Library,
+    *,
+    is_visible: Callable[[str], bool],
+    status: str | None = "pending",
+    field: str | None = None,
+    doc_id: str | None = None,
+) -> list[Suggestion]:
+    """Suggestions on documents the viewer may see, explained only by documents it may see."""
+    with library.session() as session:
+        rows = store.list_suggestions(session, status=status, field=field, doc_id=doc_id)
+    return [
+        row.model_copy(update={"neighbours": visible_neighbours(row.neighbours, is_visible)})
+        for row in rows
+        if is_visible(row.doc_id)
+    ]
+
+
+def _pending(session: Session, suggestion_id: int, is_visible: Callable[[str], bool]) -> Suggestion:
     suggestion = store.get_suggestion(session, suggestion_id=suggestion_id)
-    if suggestion is None:
+    if suggestion is None or not is_visible(suggestion.doc_id):
         raise NotFoundError(f"建议 {suggestion_id} 不存在")
     if suggestion.status != "pending":
         raise InvalidQueryError(f"建议 {suggestion_id} 已经处理过（{suggestion.status}）")
     return suggestion
 
 
-def accept(library: Library, suggestion_id: int) -> Suggestion:
+def accept(
+    library: Library, suggestion_id: int, *, is_visible: Callable[[str], bool]
+) -> Suggestion:
     """Turn a suggestion into a human label; search filters, facets and training then use it."""
     with library.session() as session:
-        suggestion = _pending(session, suggestion_id)
+        suggestion = _pending(session, suggestion_id, is_visible)
         document = store.get_document(session, doc_id=suggestion.doc_id)
         if document is not None and suggestion.field not in document_metadata(document):
             set_label(document, suggestion.field, suggestion.label)
@@ -94,9 +116,11 @@ def accept(library: Library, suggestion_id: int) -> Suggestion:
     return suggestion
 
 
-def reject(library: Library, suggestion_id: int) -> Suggestion:
+def reject(
+    library: Library, suggestion_id: int, *, is_visible: Callable[[str], bool]
+) -> Suggestion:
     with library.session() as session:
-        suggestion = _pending(session, suggestion_id)
+        suggestion = _pending(session, suggestion_id, is_visible)
         suggestion.status, suggestion.decided_at = "rejected", utcnow()
         session.add(suggestion)
         session.commit()

@@ -12,11 +12,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from kb import catalog, store
+from kb.access import Principal
 from kb.chunking import sentence_spans
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.library import Library
 from kb.models import SavedTemplate
-from kb.search import document_metadata
+from kb.search import SearchService, document_metadata
 from kb.slots import fill_slots
 from kb.text import char_bigrams, normalize_for_index
 
@@ -293,11 +294,15 @@ def _section(
 
 
 def extract_template(
-    library: Library, doc_ids: list[str], threshold: float = SUPPORT_THRESHOLD
+    library: Library,
+    doc_ids: list[str],
+    *,
+    viewer: Principal,
+    threshold: float = SUPPORT_THRESHOLD,
 ) -> Template:
-    """Distil a template from the documents (at least two)."""
+    """Distil a template from the documents (at least two, all visible to the viewer)."""
     doc_ids = list(dict.fromkeys(doc_ids))
-    documents = [catalog.get_document(library, d) for d in doc_ids]
+    documents = [catalog.get_document(library, d, viewer=viewer) for d in doc_ids]
     if len(documents) < 2:
         raise InvalidQueryError("提炼模板至少需要 2 篇文档：请多选几篇，或放宽检索/筛选条件")
     metas = [document_metadata(d) for d in documents]
@@ -353,8 +358,9 @@ def to_markdown(template: Template) -> str:
 
 
 def select_documents(
-    library: Library,
+    service: SearchService,
     *,
+    viewer: Principal,
     doc_ids: list[str] | None = None,
     query: str | None = None,
     filters: list[str] | None = None,
@@ -364,11 +370,11 @@ def select_documents(
     if doc_ids:
         return doc_ids
     if query:
-        from kb.search import SearchService
-
-        result = SearchService(library).search(query, k=limit, by_doc=True, filters=filters)
+        result = service.search(query, viewer=viewer, k=limit, by_doc=True, filters=filters)
         return [hit.doc_id for hit in result.hits]
-    page = catalog.list_documents(library, filters=filters, limit=catalog.MAX_PAGE_SIZE)
+    page = catalog.list_documents(
+        service.library, viewer=viewer, filters=filters, limit=catalog.MAX_PAGE_SIZE
+    )
     return [d.doc_id for d in page.documents]
 
 
@@ -389,10 +395,27 @@ def save(library: Library, name: str, template: Template) -> SavedTemplate:
     return saved
 
 
-def fetch(library: Library, name: str, version: int | None = None) -> SavedTemplate:
+def visible_to(library: Library, saved: SavedTemplate, viewer: Principal) -> bool:
+    """A saved template carries its sources' text: it is visible when all of them are (a
+    deleted source counts as unseen, except to those who see everything)."""
+    if viewer.sees_everything:
+        return True
+    return catalog.visible_ids(library, saved.sources, viewer=viewer) == set(saved.sources)
+
+
+def visible_templates(library: Library, *, viewer: Principal) -> list[SavedTemplate]:
+    with library.session() as session:
+        saved = list(store.list_templates(session))
+    return [t for t in saved if visible_to(library, t, viewer)]
+
+
+def fetch(
+    library: Library, name: str, version: int | None = None, *, viewer: Principal
+) -> SavedTemplate:
+    """A saved template (the latest version by default) that the viewer may see."""
     with library.session() as session:
         saved = store.get_template(session, name=name, version=version)
-    if saved is None:
+    if saved is None or not visible_to(library, saved, viewer):
         raise NotFoundError(f"模板 {name}{f' 第 {version} 版' if version else ''} 不存在")
     return saved
 
@@ -405,8 +428,8 @@ def new_document(saved: SavedTemplate, values: dict[str, str]) -> str:
     return text
 
 
-def _family(library: Library, name: str, how: str, ids: list[str]) -> dict:
-    template = extract_template(library, ids)
+def _family(library: Library, name: str, how: str, ids: list[str], viewer: Principal) -> dict:
+    template = extract_template(library, ids, viewer=viewer)
     return {
         "name": name,
         "grouped_by": how,
@@ -422,14 +445,16 @@ def structure_signature(sections: list[SourceSection]) -> str:
     return "-".join(dict.fromkeys(c for c in concepts if c))
 
 
-def propose_families(library: Library, min_documents: int = 3) -> list[dict]:
+def propose_families(library: Library, *, viewer: Principal, min_documents: int = 3) -> list[dict]:
     """Template families of case records: by service type, and by identical section structure."""
-    page = catalog.list_documents(library, filters=["type=case"], limit=catalog.MAX_PAGE_SIZE)
+    page = catalog.list_documents(
+        library, viewer=viewer, filters=["type=case"], limit=catalog.MAX_PAGE_SIZE
+    )
     by_label: dict[str, list[str]] = defaultdict(list)
     for document in page.documents:
         by_label[document.metadata.get("service_type", "未分类")].append(document.doc_id)
     families = [
-        _family(library, f"{label}案例模板", f"service_type={label}", ids)
+        _family(library, f"{label}案例模板", f"service_type={label}", ids, viewer)
         for label, ids in sorted(by_label.items(), key=lambda item: -len(item[1]))
         if len(ids) >= min_documents
     ]
@@ -437,7 +462,7 @@ def propose_families(library: Library, min_documents: int = 3) -> list[dict]:
     for doc_id, sections in source_sections(library, [d.doc_id for d in page.documents]).items():
         by_structure[structure_signature(sections)].append(doc_id)
     families += [
-        _family(library, f"结构相同的案例：{signature}", f"structure={signature}", ids)
+        _family(library, f"结构相同的案例：{signature}", f"structure={signature}", ids, viewer)
         for signature, ids in sorted(by_structure.items(), key=lambda item: -len(item[1]))
         if signature and len(ids) >= min_documents
     ]

@@ -8,11 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from ingest.pipeline import ingest_paths
 from kb.config import Settings
+from kb.keys import KeyStore
 from kb.library import Library
 from kb.search import SearchService
+from web.app import create_app
 
 DATA = Path(__file__).parent / "data"
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_4641ec70bef78113.txt"
@@ -21,6 +24,22 @@ SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_4641ec70be
 def process_env() -> dict[str, str]:
     """The environment for a `kb` subprocess, without the developer's own KB_* settings."""
     return {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+
+
+def make_key(settings: Settings, role: str = "admin", grants: list[str] | None = None) -> str:
+    """A new key of the role in the settings' keys file (named after the role and grants)."""
+    name = (
+        f"{role}-{'-'.join(grants or []) or 'plain'}-{len(KeyStore(settings.keys_path).entries())}"
+    )
+    return KeyStore(settings.keys_path).add(name, role, grants or [])
+
+
+def api_client(settings: Settings, role: str | None = "admin", **options) -> TestClient:
+    """An in-process client of the service that sends a key of the role (None: no key)."""
+    client = TestClient(create_app(settings), **options)
+    if role:
+        client.headers["Authorization"] = f"Bearer {make_key(settings, role)}"
+    return client
 
 
 @pytest.fixture

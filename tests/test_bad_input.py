@@ -5,11 +5,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from ingest.pipeline import ingest_paths
+from kb.access import LOCAL
 from kb.search import SearchService
-from web.app import create_app
+from tests.conftest import api_client
 
 BAD_FILES = {
     "corrupt.pdf": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\nstream\x00\x01garbage", "PDF"),
@@ -30,7 +30,7 @@ BAD_FILES = {
 
 def _snapshot(library):
     service = SearchService(library)
-    return [h.chunk_id for h in service.search("供应链 门店 项目", k=20).hits]
+    return [h.chunk_id for h in service.search("供应链 门店 项目", k=20, viewer=LOCAL).hits]
 
 
 def test_each_bad_file_fails_by_name_and_reason_and_nothing_is_lost(ingested, docs_dir, tmp_path):
@@ -62,7 +62,7 @@ def test_oversized_file_and_symlink_loop(ingested, tmp_path):
 
 @pytest.fixture
 def client(settings, ingested):
-    with TestClient(create_app(settings)) as test_client:
+    with api_client(settings) as test_client:
         yield test_client
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from kb import doctor
+from kb.access import LOCAL
 from kb.config import Settings
 from kb.library import Library
 from kb.models import Document
@@ -55,5 +56,5 @@ def test_sigkill_during_ingest_then_consistent_start(tmp_path):
         findings = doctor.check(library)
         assert {f.level for f in findings} <= {"ok", "warning"}, findings
         for doc_id, title in committed.items():
-            hits = service.search(title, k=10, mode="lexical", by_doc=True).hits
+            hits = service.search(title, k=10, mode="lexical", by_doc=True, viewer=LOCAL).hits
             assert doc_id in {h.doc_id for h in hits}, (delay, doc_id)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from kb import catalog, classify, store, suggestions
+from kb import catalog, classify, suggestions
+from kb.access import Principal
 from kb.config import Settings
 from kb.errors import DocumentError, NotFoundError
 from kb.library import Library
@@ -24,6 +26,7 @@ from kb.models import (
     Suggestion,
 )
 from kb.similar import similar_documents
+from web.auth import AdminDep, EditorDep, ViewerDep, maybe_principal
 from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep
 from web.errors import RequestTooLargeError
 from web.uploads import UPLOAD_DIR, WRITE_LOCK, ingest_uploads, save_upload
@@ -87,6 +90,7 @@ class Deleted(BaseModel):
 @router.get("/search", response_model=SearchResponse, summary="混合检索")
 def search(
     service: ServiceDep,
+    viewer: ViewerDep,
     q: Annotated[str, Query(description="查询（中文简体或繁体）")],
     k: Annotated[int, Query(ge=1, le=100, description="每页条数")] = 10,
     mode: Annotated[Literal["hybrid", "lexical", "dense"], Query()] = "hybrid",
@@ -94,23 +98,28 @@ def search(
     filter: FilterParam = None,
     by_doc: bool = False,
 ) -> SearchResponse:
-    result = service.search(q, k=k, mode=mode, filters=filter, by_doc=by_doc, offset=offset)
+    result = service.search(
+        q, viewer=viewer, k=k, mode=mode, filters=filter, by_doc=by_doc, offset=offset
+    )
     return SearchResponse(**result.model_dump(), offset=offset)
 
 
 @router.get("/documents", response_model=DocumentPage, summary="文档列表")
 def list_documents(
     library: LibraryDep,
+    viewer: ViewerDep,
     filter: FilterParam = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=catalog.MAX_PAGE_SIZE)] = 20,
 ) -> DocumentPage:
-    return catalog.list_documents(library, filters=filter, offset=offset, limit=limit)
+    return catalog.list_documents(
+        library, viewer=viewer, filters=filter, offset=offset, limit=limit
+    )
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail, summary="文档详情")
-def get_document(library: LibraryDep, doc_id: str) -> DocumentDetail:
-    return catalog.document_detail(library, doc_id)
+def get_document(library: LibraryDep, viewer: ViewerDep, doc_id: str) -> DocumentDetail:
+    return catalog.document_detail(library, doc_id, viewer=viewer)
 
 
 @router.get(
@@ -126,8 +135,8 @@ def get_document(library: LibraryDep, doc_id: str) -> DocumentDetail:
         }
     },
 )
-def get_document_file(library: LibraryDep, doc_id: str) -> FileResponse:
-    document = catalog.get_document(library, doc_id)
+def get_document_file(library: LibraryDep, viewer: ViewerDep, doc_id: str) -> FileResponse:
+    document = catalog.get_document(library, doc_id, viewer=viewer)
     path = Path(document.source)
     if not path.is_file():
         raise NotFoundError(f"文档 {doc_id} 的原始文件已不在 {path.name}：请重新导入")
@@ -136,13 +145,19 @@ def get_document_file(library: LibraryDep, doc_id: str) -> FileResponse:
 
 @router.get("/documents/{doc_id}/similar", response_model=list[SimilarDocument], summary="相似案例")
 def get_similar(
-    service: ServiceDep, doc_id: str, k: Annotated[int, Query(ge=1, le=50)] = 5
+    service: ServiceDep,
+    viewer: ViewerDep,
+    doc_id: str,
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> list[SimilarDocument]:
-    return similar_documents(service, doc_id, k)
+    return similar_documents(service, doc_id, viewer=viewer, k=k)
 
 
 @router.delete("/documents/{doc_id}", response_model=Deleted, summary="删除文档")
-def delete_document(library: LibraryDep, classifier: ClassifierDep, doc_id: str) -> Deleted:
+def delete_document(
+    library: LibraryDep, classifier: ClassifierDep, admin: AdminDep, doc_id: str
+) -> Deleted:
+    catalog.get_document(library, doc_id, viewer=admin)
     with WRITE_LOCK:
         catalog.delete_document(library, doc_id)
     classifier.forget()
@@ -154,15 +169,16 @@ async def upload_documents(
     library: LibraryDep,
     classifier: ClassifierDep,
     settings: SettingsDep,
+    editor: EditorDep,
     files: Annotated[list[UploadFile], File(description="一个或多个文件")],
 ) -> UploadResponse:
-    results = await receive_uploads(library, settings, files)
+    results = await receive_uploads(library, settings, files, viewer=editor)
     classifier.forget()
     return UploadResponse(results=results)
 
 
 async def receive_uploads(
-    library: Library, settings: Settings, files: list[UploadFile]
+    library: Library, settings: Settings, files: list[UploadFile], *, viewer: Principal
 ) -> list[dict]:
     """Save every upload (each within the size limit) and ingest them in one run."""
     if len(files) > MAX_UPLOAD_FILES:
@@ -179,27 +195,32 @@ async def receive_uploads(
         for partial, _ in staged:
             partial.unlink(missing_ok=True)
         raise
-    return await run_in_threadpool(ingest_uploads, library, staged)
+    return await run_in_threadpool(ingest_uploads, library, staged, viewer)
 
 
 @router.get("/facets", response_model=dict[str, dict[str, int]], summary="全库分面计数")
-def facets(service: ServiceDep, filter: FilterParam = None) -> dict[str, dict[str, int]]:
-    return service.library_facets(filter)
+def facets(
+    service: ServiceDep, viewer: ViewerDep, filter: FilterParam = None
+) -> dict[str, dict[str, int]]:
+    return service.library_facets(viewer=viewer, filters=filter)
 
 
 @router.get("/stats", response_model=LibraryStats, summary="库的规模与索引")
-def stats(library: LibraryDep) -> LibraryStats:
-    return catalog.library_stats(library)
+def stats(library: LibraryDep, viewer: ViewerDep) -> LibraryStats:
+    return catalog.library_stats(library, viewer=viewer)
 
 
 @router.get("/health", response_model=Health, summary="健康检查")
-def health(library: LibraryDep) -> Health:
-    stats = catalog.library_stats(library)
+def health(library: LibraryDep, request: Request) -> Health:
+    """Answers without a key (for monitors); counts only what the caller, if any, may see."""
+    viewer = maybe_principal(request)
+    visible = catalog.visible_documents(library, viewer=viewer) if viewer else []
+    index = library.manifest() is not None
     return Health(
-        status="ok" if stats.index else "empty",
-        documents=stats.documents,
-        index=stats.index is not None,
-        embedder=stats.embedder,
+        status="ok" if index else "empty",
+        documents=len(visible),
+        index=index,
+        embedder=library.settings.embedder,
     )
 
 
@@ -230,24 +251,31 @@ class SuggestionOut(BaseModel):
 
 
 @router.get("/labels", response_model=dict[str, dict[str, int]], summary="标签字段与计数")
-def labels(library: LibraryDep) -> dict[str, dict[str, int]]:
-    return classify.label_fields(library)
+def labels(
+    library: LibraryDep, service: ServiceDep, viewer: ViewerDep
+) -> dict[str, dict[str, int]]:
+    return classify.label_fields(library, is_visible=service.visibility(viewer))
 
 
 @router.post("/classify", response_model=PredictionOut, summary="预测一段文本的标签")
-def classify_text(classifier: ClassifierDep, body: ClassifyRequest) -> PredictionOut:
+def classify_text(
+    classifier: ClassifierDep, service: ServiceDep, viewer: ViewerDep, body: ClassifyRequest
+) -> PredictionOut:
     [prediction] = classifier.predict_texts(body.field, [body.text])
-    return PredictionOut(**vars(prediction))
+    return PredictionOut(**vars(classify.for_viewer(prediction, service.visibility(viewer))))
 
 
 @router.get("/suggestions", response_model=list[SuggestionOut], summary="标签建议（待审核）")
 def list_suggestions(
     library: LibraryDep,
+    service: ServiceDep,
+    viewer: ViewerDep,
     status: Literal["pending", "accepted", "rejected"] | None = "pending",
     field: str | None = None,
 ) -> list[SuggestionOut]:
-    with library.session() as session:
-        rows = store.list_suggestions(session, status=status, field=field)
+    rows = suggestions.visible_suggestions(
+        library, is_visible=service.visibility(viewer), status=status, field=field
+    )
     return [SuggestionOut(**row.model_dump()) for row in rows]
 
 
@@ -259,15 +287,23 @@ def list_suggestions(
 def decide_suggestion(
     library: LibraryDep,
     classifier: ClassifierDep,
+    service: ServiceDep,
+    editor: EditorDep,
     suggestion_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     decision: Literal["accept", "reject"],
 ) -> SuggestionOut:
+    is_visible = service.visibility(editor)
     with WRITE_LOCK:
-        decided = decide(library, suggestion_id, decision)
+        decided = decide(library, suggestion_id, decision, is_visible)
     classifier.forget()
-    return SuggestionOut(**decided.model_dump())
+    return SuggestionOut(
+        **decided.model_dump(exclude={"neighbours"}),
+        neighbours=classify.visible_neighbours(decided.neighbours, is_visible),
+    )
 
 
-def decide(library: Library, suggestion_id: int, decision: str) -> Suggestion:
+def decide(
+    library: Library, suggestion_id: int, decision: str, is_visible: Callable[[str], bool]
+) -> Suggestion:
     action = suggestions.accept if decision == "accept" else suggestions.reject
-    return action(library, suggestion_id)
+    return action(library, suggestion_id, is_visible=is_visible)

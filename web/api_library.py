@@ -9,9 +9,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from kb import packs, store, templates
+from kb.access import Principal
 from kb.errors import NotFoundError
 from kb.models import Pack, PackItem, SavedTemplate
 from web.api import ERRORS, MAX_ID
+from web.auth import EditorDep, ViewerDep
 from web.deps import LibraryDep, ServiceDep
 
 router = APIRouter(prefix="/api", tags=["templates and packs"], responses=ERRORS)
@@ -81,11 +83,15 @@ def _saved_out(saved: SavedTemplate) -> SavedTemplateOut:
 
 
 @router.post("/templates", response_model=TemplateOut, summary="提炼模板（可同时保存）")
-def extract(library: LibraryDep, body: TemplateRequest) -> TemplateOut:
+def extract(
+    library: LibraryDep, service: ServiceDep, viewer: ViewerDep, body: TemplateRequest
+) -> TemplateOut:
+    if body.save_as:
+        viewer.require("editor")
     ids = templates.select_documents(
-        library, doc_ids=body.doc_ids, query=body.query, filters=body.filters
+        service, viewer=viewer, doc_ids=body.doc_ids, query=body.query, filters=body.filters
     )
-    template = templates.extract_template(library, ids, threshold=body.min_support)
+    template = templates.extract_template(library, ids, viewer=viewer, threshold=body.min_support)
     saved = templates.save(library, body.save_as, template) if body.save_as else None
     return TemplateOut(
         **template.to_json(),
@@ -95,30 +101,35 @@ def extract(library: LibraryDep, body: TemplateRequest) -> TemplateOut:
 
 
 @router.get("/templates", response_model=list[SavedTemplateOut], summary="已保存的模板")
-def list_templates(library: LibraryDep) -> list[SavedTemplateOut]:
-    with library.session() as session:
-        return [_saved_out(t) for t in store.list_templates(session)]
+def list_templates(library: LibraryDep, viewer: ViewerDep) -> list[SavedTemplateOut]:
+    return [_saved_out(t) for t in templates.visible_templates(library, viewer=viewer)]
 
 
 @router.get(
     "/templates/{name}", response_model=SavedTemplateOut, summary="取一个模板（默认最新版）"
 )
 def get_template(
-    library: LibraryDep, name: str, version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None
+    library: LibraryDep,
+    viewer: ViewerDep,
+    name: str,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> SavedTemplateOut:
-    return _saved_out(templates.fetch(library, name, version))
+    return _saved_out(templates.fetch(library, name, version, viewer=viewer))
 
 
 @router.post("/templates/{name}/render", response_model=SavedTemplateOut, summary="由模板新建文档")
-def render_template(library: LibraryDep, name: str, body: RenderRequest) -> SavedTemplateOut:
-    saved = templates.fetch(library, name)
+def render_template(
+    library: LibraryDep, viewer: ViewerDep, name: str, body: RenderRequest
+) -> SavedTemplateOut:
+    saved = templates.fetch(library, name, viewer=viewer)
     out = _saved_out(saved)
     out.markdown = templates.new_document(saved, body.values)
     return out
 
 
 @router.delete("/templates/{name}", response_model=dict[str, int], summary="删除模板（全部版本）")
-def delete_template(library: LibraryDep, name: str) -> dict[str, int]:
+def delete_template(library: LibraryDep, editor: EditorDep, name: str) -> dict[str, int]:
+    templates.fetch(library, name, viewer=editor)
     with library.session() as session:
         removed = store.delete_template(session, name=name)
         session.commit()
@@ -127,8 +138,8 @@ def delete_template(library: LibraryDep, name: str) -> dict[str, int]:
     return {"deleted_versions": removed}
 
 
-def _pack_out(library: LibraryDep, pack_id: int) -> PackOut:
-    pack, items = packs.load_pack(library, pack_id)
+def _pack_out(library: LibraryDep, pack_id: int, viewer: Principal) -> PackOut:
+    pack, items = packs.load_pack(library, pack_id, viewer=viewer)
     return PackOut(
         id=pack.id or 0,
         title=pack.title,
@@ -145,29 +156,31 @@ def _item(item: PackItem) -> dict:
 
 @router.get("/packs/suggest", response_model=list[dict], summary="按主题建议培训包内容")
 def suggest_pack(
-    service: ServiceDep, topic: Annotated[str, Query(min_length=1, max_length=200)]
+    service: ServiceDep,
+    viewer: ViewerDep,
+    topic: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> list[dict]:
-    return [vars(item) for item in packs.suggest(service, topic)]
+    return [vars(item) for item in packs.suggest(service, topic, viewer=viewer)]
 
 
 @router.post("/packs", response_model=PackOut, summary="新建培训包")
-def create_pack(library: LibraryDep, body: PackRequest) -> PackOut:
+def create_pack(library: LibraryDep, editor: EditorDep, body: PackRequest) -> PackOut:
     pack: Pack = packs.create_pack(
         library, title=body.title, audience=body.audience, redact=body.redact
     )
-    return _pack_out(library, pack.id or 0)
+    return _pack_out(library, pack.id or 0, editor)
 
 
 @router.get("/packs", response_model=list[PackOut], summary="培训包列表")
-def list_packs(library: LibraryDep) -> list[PackOut]:
+def list_packs(library: LibraryDep, viewer: ViewerDep) -> list[PackOut]:
     with library.session() as session:
         ids = [p.id for p in store.list_packs(session)]
-    return [_pack_out(library, i) for i in ids if i is not None]
+    return [_pack_out(library, i, viewer) for i in ids if i is not None]
 
 
 @router.get("/packs/{pack_id}", response_model=PackOut, summary="培训包详情")
-def get_pack(library: LibraryDep, pack_id: PackId) -> PackOut:
-    return _pack_out(library, pack_id)
+def get_pack(library: LibraryDep, viewer: ViewerDep, pack_id: PackId) -> PackOut:
+    return _pack_out(library, pack_id, viewer)
 
 
 class PackUpdate(BaseModel):
@@ -177,30 +190,33 @@ class PackUpdate(BaseModel):
 
 
 @router.patch("/packs/{pack_id}", response_model=PackOut, summary="修改标题、对象或是否脱敏")
-def update_pack(library: LibraryDep, pack_id: PackId, body: PackUpdate) -> PackOut:
+def update_pack(
+    library: LibraryDep, editor: EditorDep, pack_id: PackId, body: PackUpdate
+) -> PackOut:
     packs.update_pack(
         library, pack_id, title=body.title, audience=body.audience, redact=body.redact
     )
-    return _pack_out(library, pack_id)
+    return _pack_out(library, pack_id, editor)
 
 
 @router.post("/packs/{pack_id}/items", response_model=PackOut, summary="加入文档或段落")
-def add_item(library: LibraryDep, pack_id: PackId, body: ItemRequest) -> PackOut:
+def add_item(library: LibraryDep, editor: EditorDep, pack_id: PackId, body: ItemRequest) -> PackOut:
     packs.add_item(
         library,
         pack_id,
         doc_id=body.doc_id,
         section=body.section,
+        viewer=editor,
         chunk_id=body.chunk_id,
         note=body.note,
     )
-    return _pack_out(library, pack_id)
+    return _pack_out(library, pack_id, editor)
 
 
 @router.post("/packs/{pack_id}/order", response_model=PackOut, summary="调整顺序")
-def reorder(library: LibraryDep, pack_id: PackId, body: OrderRequest) -> PackOut:
-    packs.reorder(library, pack_id, body.item_ids)
-    return _pack_out(library, pack_id)
+def reorder(library: LibraryDep, editor: EditorDep, pack_id: PackId, body: OrderRequest) -> PackOut:
+    packs.reorder(library, pack_id, body.item_ids, viewer=editor)
+    return _pack_out(library, pack_id, editor)
 
 
 @router.get(
@@ -221,15 +237,18 @@ def reorder(library: LibraryDep, pack_id: PackId, body: OrderRequest) -> PackOut
 )
 def export(
     library: LibraryDep,
+    viewer: ViewerDep,
     pack_id: PackId,
     format: Literal["docx", "md"] = "docx",
     redact: bool | None = None,
 ) -> Response:
+    if redact is False:
+        viewer.require("editor")
     if format == "docx":
-        data, report = packs.export_docx(library, pack_id, redact=redact)
+        data, report = packs.export_docx(library, pack_id, viewer=viewer, redact=redact)
         media = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     else:
-        text, report = packs.export_markdown(library, pack_id, redact=redact)
+        text, report = packs.export_markdown(library, pack_id, viewer=viewer, redact=redact)
         data, media = text.encode("utf-8"), "text/markdown; charset=utf-8"
     headers = {
         "Content-Disposition": f'attachment; filename="pack-{pack_id}.{format}"',

@@ -11,11 +11,13 @@ from fastapi.staticfiles import StaticFiles
 
 from kb.classify import Classifier
 from kb.config import Settings
+from kb.keys import KeyStore
 from kb.library import Library
 from kb.search import SearchService
-from web import api, api_library, pages, pages_library
+from web import api, api_library, login, pages, pages_library
+from web.auth import session_secret
 from web.errors import install_error_handlers
-from web.security import SecurityHeaders
+from web.security import SecurityHeaders, quiet_access_log
 
 STATIC = Path(__file__).parent / "static"
 
@@ -34,6 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.library = library
         app.state.service = service
         app.state.classifier = Classifier(library)
+        app.state.keys = KeyStore(settings.keys_path)
+        app.state.session_secret = session_secret(settings.data_dir)
+        quiet_access_log()
         yield
 
     app = FastAPI(
@@ -46,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(api_library.router)
+    app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(pages_library.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -6,6 +6,7 @@ import html
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,8 +20,10 @@ from typer.exceptions import TyperException
 from ingest.encoding import decode_text
 from ingest.pipeline import IngestReport, ingest_paths
 from kb import catalog, classify, packs, store, templates
+from kb.access import LOCAL, Principal
 from kb.config import Settings
 from kb.errors import KBError
+from kb.keys import KeyStore
 from kb.library import Library
 from kb.progress import BarReporter
 from kb.search import MODES, SearchService, document_metadata
@@ -45,6 +48,10 @@ def main(
     embedder: Annotated[
         str | None, typer.Option("--embedder", help="e5 | hash | st:<模型>（默认 KB_EMBEDDER）")
     ] = None,
+    as_key: Annotated[
+        str | None,
+        typer.Option("--as", help="以某个密钥的身份查看（检查授权用）；默认本机完全访问"),
+    ] = None,
 ) -> None:
     overrides: dict[str, Any] = {}
     if data_dir is not None:
@@ -52,10 +59,29 @@ def main(
     if embedder is not None:
         overrides["embedder"] = embedder
     _state["settings"] = Settings(**overrides)
+    _state["as_key"] = as_key
+
+
+def _viewer() -> Principal:
+    """Who the command acts as: the data directory's owner, or a named key with `--as`."""
+    name = _state.get("as_key")
+    if not name:
+        return LOCAL
+    entry = KeyStore(_state["settings"].keys_path).entries().get(name)
+    if entry is None:
+        _fail(f"密钥 {name} 不存在：用 kb keys list 查看")
+    return entry.principal()
 
 
 def _library(progress: bool = True) -> Library:
     return Library(_state["settings"], reporter=BarReporter(err) if progress else None)
+
+
+def _visibility(library: Library) -> Callable[[str], bool]:
+    viewer = _viewer()
+    if viewer.sees_everything:
+        return lambda _doc_id: True
+    return SearchService(library).visibility(viewer)
 
 
 def _print_json(data: Any) -> None:
@@ -166,11 +192,15 @@ def search(
     """混合检索（BM25 + 向量），支持筛选、分面与高亮。"""
     service = SearchService(_library(progress=False))
     if batch is not None:
-        _search_batch(service, batch, k=k, mode=mode, filters=filters, by_doc=by_doc)
+        _search_batch(
+            service, batch, viewer=_viewer(), k=k, mode=mode, filters=filters, by_doc=by_doc
+        )
         return
     if query is None:
         _fail("请给出查询，或用 --batch 文件")
-    result = service.search(query, k=k, mode=mode, filters=filters, by_doc=by_doc, offset=offset)
+    result = service.search(
+        query, viewer=_viewer(), k=k, mode=mode, filters=filters, by_doc=by_doc, offset=offset
+    )
     if as_json:
         _print_json(result.model_dump())
     else:
@@ -201,7 +231,9 @@ def similar(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """与某文档相似的案例，并说明原因（相同标签、最相似的段落）。"""
-    results = similar_documents(SearchService(_library(progress=False)), doc_id, k)
+    results = similar_documents(
+        SearchService(_library(progress=False)), doc_id, viewer=_viewer(), k=k
+    )
     if as_json:
         _print_json([r.model_dump() for r in results])
         return
@@ -227,7 +259,7 @@ def show(
 ) -> None:
     """显示文档的元数据与分块。"""
     library = _library(progress=False)
-    document = catalog.get_document(library, doc_id)
+    document = catalog.get_document(library, doc_id, viewer=_viewer())
     with library.session() as session:
         chunks = store.chunks_of_document(session, doc_id=doc_id)
     data = {
@@ -265,7 +297,10 @@ def show(
 def stats(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """库的规模与索引信息。"""
     library = _library(progress=False)
-    data = {"data_dir": str(library.data_dir), **catalog.library_stats(library).model_dump()}
+    data = {
+        "data_dir": str(library.data_dir),
+        **catalog.library_stats(library, viewer=_viewer()).model_dump(),
+    }
     if as_json:
         _print_json(data)
         return
@@ -324,7 +359,7 @@ def reload() -> None:
 def labels(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """列出可作为分类标签的字段、它们的标签和文档数。"""
     library = _library(progress=False)
-    fields = classify.label_fields(library)
+    fields = classify.label_fields(library, is_visible=_visibility(library))
     if as_json:
         _print_json(fields)
         return
@@ -380,13 +415,14 @@ def classify_command(
     texts = _classify_inputs(text, file, batch)
     usable = [t for t in texts if t.strip()]
     predictions = iter(classifier.predict_texts(field_name, usable) if usable else [])
+    is_visible = _visibility(classifier.library)
     for item in texts:
         if not item.strip():
             _print_json({"error": {"code": "invalid_query", "message": "空行：没有要分类的文本"}})
         elif as_json or batch is not None:
-            _print_json(vars(next(predictions)))
+            _print_json(vars(classify.for_viewer(next(predictions), is_visible)))
         else:
-            _print_prediction(next(predictions))
+            _print_prediction(classify.for_viewer(next(predictions), is_visible))
 
 
 def _classify_inputs(text: str | None, file: Path | None, batch: Path | None) -> list[str]:
@@ -424,14 +460,18 @@ def template(
     """从一组相似文档提炼可复用的模板：章节骨架、写作指引、{{占位}}、固定表述（默认输出 Markdown）。"""
     library = _library(progress=False)
     if auto:
-        _print_families(templates.propose_families(library), as_json)
+        _print_families(templates.propose_families(library, viewer=_viewer()), as_json)
         return
     if not (docs or query or filters):
         _fail("请用 --docs、--query 或 --filter 指定来源文档，或用 --auto")
     ids = templates.select_documents(
-        library, doc_ids=docs.split(",") if docs else None, query=query, filters=filters
+        SearchService(library),
+        viewer=_viewer(),
+        doc_ids=docs.split(",") if docs else None,
+        query=query,
+        filters=filters,
     )
-    result = templates.extract_template(library, ids, threshold=min_support)
+    result = templates.extract_template(library, ids, viewer=_viewer(), threshold=min_support)
     if save:
         saved = templates.save(library, save, result)
         err.print(
@@ -476,11 +516,13 @@ def pack_suggest(
 ) -> None:
     """为一个主题建议培训包：SOP、经验教训和代表性案例，按咨询生命周期排好。"""
     library = _library(progress=False)
-    suggested = packs.suggest(SearchService(library), topic)
+    suggested = packs.suggest(SearchService(library), topic, viewer=_viewer())
     if create:
         pack = packs.create_pack(library, title=create, audience=f"{topic} 新人")
         for item in suggested:
-            packs.add_item(library, pack.id, doc_id=item.doc_id, section=item.section)
+            packs.add_item(
+                library, pack.id, doc_id=item.doc_id, section=item.section, viewer=_viewer()
+            )
         err.print(f"已创建培训包 {pack.id}：{pack.title}", highlight=False)
     if as_json:
         _print_json([vars(item) for item in suggested])
@@ -506,10 +548,10 @@ def pack_export(
     library = _library(progress=False)
     redact = False if no_redact else None
     if output.suffix.lower() == ".docx":
-        data, report = packs.export_docx(library, pack_id, redact=redact)
+        data, report = packs.export_docx(library, pack_id, viewer=_viewer(), redact=redact)
         output.write_bytes(data)
     else:
-        text, report = packs.export_markdown(library, pack_id, redact=redact)
+        text, report = packs.export_markdown(library, pack_id, viewer=_viewer(), redact=redact)
         output.write_text(text, encoding="utf-8")
     out.print(f"已导出到 {output}；脱敏 {len(report)} 项", highlight=False)
     for row in report:
@@ -517,6 +559,70 @@ def pack_export(
             f"  {row['kind']}：{row['original']} → {row['alias']}（{row['count']} 处）",
             highlight=False,
         )
+
+
+keys_app = typer.Typer(
+    help="API 密钥：角色 reader / editor / admin，机密文档按授权可见。", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+GrantOption = Annotated[
+    list[str] | None,
+    typer.Option("--grant", help="可见的机密文档：文档 id、字段=值（如 client=某银行）或 *"),
+]
+
+
+def _keys() -> KeyStore:
+    return KeyStore(_state["settings"].keys_path)
+
+
+@keys_app.command("add")
+def keys_add(
+    name: Annotated[str, typer.Argument(help="密钥名称，如 zhang.san")],
+    role: Annotated[str, typer.Option("--role", help="reader | editor | admin")] = "reader",
+    grants: GrantOption = None,
+) -> None:
+    """新建密钥并只显示这一次（库中只保存其哈希）。"""
+    raw = _keys().add(name, role, grants or [])
+    err.print(f"已创建密钥 {name}（{role}）；请立即转交，之后无法再次查看：", highlight=False)
+    sys.stdout.write(raw + "\n")
+
+
+@keys_app.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
+    """列出密钥的名称、角色与授权（不含密钥本身）。"""
+    entries = [
+        {"name": e.name, "role": e.role, "grants": e.grants, "created_at": e.created_at}
+        for e in _keys().entries().values()
+    ]
+    if as_json:
+        _print_json(entries)
+        return
+    for e in entries:
+        grants = "、".join(e["grants"]) or "无"
+        out.print(
+            f"{e['name']}  {e['role']}  机密授权：{grants}  {e['created_at']}", highlight=False
+        )
+
+
+@keys_app.command("grant")
+def keys_grant(
+    name: Annotated[str, typer.Argument(help="密钥名称")],
+    grants: GrantOption = None,
+    clear: Annotated[bool, typer.Option("--clear", help="先清除已有授权")] = False,
+) -> None:
+    """给密钥加上（或用 --clear 重设）机密文档授权。"""
+    keys = _keys()
+    entry = keys.entries().get(name)
+    current = [] if clear or entry is None else entry.grants
+    entry = keys.set_grants(name, list(dict.fromkeys([*current, *(grants or [])])))
+    out.print(f"{name} 的机密授权：{'、'.join(entry.grants) or '无'}", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="密钥名称")]) -> None:
+    """吊销密钥：它的请求和已登录的页面会话立即失效。"""
+    _keys().revoke(name)
+    out.print(f"已吊销 {name}", highlight=False)
 
 
 BUNDLED_CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from kb.errors import (
+    AuthenticationError,
     DocumentError,
     EmbedderUnavailableError,
     IndexMismatchError,
@@ -18,6 +20,7 @@ from kb.errors import (
     InvalidQueryError,
     KBError,
     NotFoundError,
+    PermissionDeniedError,
     UnsupportedFileError,
 )
 from web.templating import render_error
@@ -25,6 +28,8 @@ from web.templating import render_error
 logger = logging.getLogger(__name__)
 
 STATUS = [
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
     (InvalidQueryError, 400),
     (NotFoundError, 404),
     (UnsupportedFileError, 415),
@@ -64,7 +69,15 @@ def error_response(request: Request, status: int, code: str, message: str) -> Re
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KBError)
     async def kb_error(request: Request, exc: KBError) -> Response:
-        return error_response(request, status_of(exc), exc.code, exc.message)
+        response = error_response(request, status_of(exc), exc.code, exc.message)
+        if isinstance(exc, AuthenticationError):
+            if not isinstance(response, JSONResponse):
+                target = quote(
+                    request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                )
+                return RedirectResponse(f"/login?next={target}", status_code=303)
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

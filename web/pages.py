@@ -9,13 +9,14 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from kb import catalog, store
+from kb import catalog, store, suggestions
 from kb.highlight import find_spans, mark
 from kb.packs import DEFAULT_OUTLINE
 from kb.similar import similar_documents
 from web.api import decide, receive_uploads
+from web.auth import EditorDep, ViewerDep
 from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep
-from web.templating import query_string, render
+from web.templating import local_path, query_string, render
 from web.uploads import WRITE_LOCK
 
 router = APIRouter(include_in_schema=False)
@@ -40,6 +41,7 @@ def search_page(
     request: Request,
     service: ServiceDep,
     library: LibraryDep,
+    viewer: ViewerDep,
     q: str = "",
     mode: str = "hybrid",
     filter: Annotated[list[str] | None, Query()] = None,
@@ -52,14 +54,22 @@ def search_page(
     if q.strip():
         offset = (page - 1) * PAGE_SIZE
         result = service.search(
-            q, k=PAGE_SIZE, mode=mode, filters=filters, by_doc=by_doc, offset=offset
+            q,
+            viewer=viewer,
+            k=PAGE_SIZE,
+            mode=mode,
+            filters=filters,
+            by_doc=by_doc,
+            offset=offset,
         )
         context.update(result=result, facets=result.facets, pages=-(-result.total // PAGE_SIZE))
     else:
         context.update(
             result=None,
-            facets=service.library_facets(filters) if library.manifest() else {},
-            stats=catalog.library_stats(library),
+            facets=(
+                service.library_facets(viewer=viewer, filters=filters) if library.manifest() else {}
+            ),
+            stats=catalog.library_stats(library, viewer=viewer),
         )
     with library.session() as session:
         context["packs"] = list(store.list_packs(session))
@@ -76,11 +86,12 @@ def document_page(
     request: Request,
     library: LibraryDep,
     service: ServiceDep,
+    viewer: ViewerDep,
     doc_id: str,
     q: str = "",
     chunk: int | None = None,
 ) -> HTMLResponse:
-    detail = catalog.document_detail(library, doc_id)
+    detail = catalog.document_detail(library, doc_id, viewer=viewer)
     terms = library.text.highlight_terms(q) if q.strip() else []
     marked = {
         c.chunk_id: Markup(mark(c.text, find_spans(c.text, terms, q) if terms else []))
@@ -93,19 +104,16 @@ def document_page(
         "chunk": chunk,
         "marked": marked,
         "fields": [(f, detail.metadata[f]) for f in SHOWN_FIELDS if f in detail.metadata],
-        "similar": similar_documents(service, doc_id, 5),
-        "suggestions": _pending_for(library, doc_id),
+        "similar": similar_documents(service, doc_id, viewer=viewer, k=5),
+        "suggestions": suggestions.visible_suggestions(
+            library, is_visible=service.visibility(viewer), doc_id=doc_id
+        ),
     }
     return render(request, "document.html", context)
 
 
-def _pending_for(library: LibraryDep, doc_id: str) -> list:
-    with library.session() as session:
-        return list(store.list_suggestions(session, status="pending", doc_id=doc_id))
-
-
 @router.get("/upload", response_class=HTMLResponse)
-def upload_form(request: Request) -> HTMLResponse:
+def upload_form(request: Request, editor: EditorDep) -> HTMLResponse:
     return render(request, "upload.html", {"results": None})
 
 
@@ -115,18 +123,22 @@ async def upload_submit(
     library: LibraryDep,
     classifier: ClassifierDep,
     settings: SettingsDep,
+    editor: EditorDep,
     files: Annotated[list[UploadFile], File()],
 ) -> HTMLResponse:
-    results = await receive_uploads(library, settings, files)
+    results = await receive_uploads(library, settings, files, viewer=editor)
     classifier.forget()
     return render(request, "upload.html", {"results": results})
 
 
 @router.get("/review", response_class=HTMLResponse)
-def review_page(request: Request, library: LibraryDep) -> HTMLResponse:
-    with library.session() as session:
-        pending = store.list_suggestions(session, status="pending")
-        titles = {s.doc_id: catalog.get_document(library, s.doc_id).title for s in pending}
+def review_page(
+    request: Request, library: LibraryDep, service: ServiceDep, viewer: ViewerDep
+) -> HTMLResponse:
+    pending = suggestions.visible_suggestions(library, is_visible=service.visibility(viewer))
+    titles = {
+        s.doc_id: catalog.get_document(library, s.doc_id, viewer=viewer).title for s in pending
+    }
     return render(request, "review.html", {"pending": pending, "titles": titles})
 
 
@@ -134,12 +146,13 @@ def review_page(request: Request, library: LibraryDep) -> HTMLResponse:
 def review_decision(
     library: LibraryDep,
     classifier: ClassifierDep,
+    service: ServiceDep,
+    editor: EditorDep,
     suggestion_id: int,
     decision: Literal["accept", "reject"],
     back: Annotated[str, Form()] = "/review",
 ) -> RedirectResponse:
     with WRITE_LOCK:
-        decide(library, suggestion_id, decision)
+        decide(library, suggestion_id, decision, service.visibility(editor))
     classifier.forget()
-    target = back if back.startswith("/") and not back.startswith("//") else "/review"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(local_path(back, "/review"), status_code=303)

@@ -9,25 +9,24 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from kb import catalog, packs, store, templates
-from web.deps import LibraryDep
-from web.templating import render
+from web.auth import EditorDep, ViewerDep
+from web.deps import LibraryDep, ServiceDep
+from web.templating import local_path, render
 
 router = APIRouter(include_in_schema=False)
-
-
-def _safe_back(back: str, default: str) -> str:
-    return back if back.startswith("/") and not back.startswith("//") else default
 
 
 @router.get("/templates/new", response_class=HTMLResponse)
 def template_page(
     request: Request,
     library: LibraryDep,
+    service: ServiceDep,
+    viewer: ViewerDep,
     q: str = "",
     filter: Annotated[list[str] | None, Query()] = None,
 ) -> HTMLResponse:
-    ids = templates.select_documents(library, query=q or None, filters=filter)
-    template = templates.extract_template(library, ids)
+    ids = templates.select_documents(service, viewer=viewer, query=q or None, filters=filter)
+    template = templates.extract_template(library, ids, viewer=viewer)
     context = {
         "template": template,
         "markdown": templates.to_markdown(template),
@@ -42,21 +41,22 @@ def template_page(
 @router.post("/templates/save")
 def template_save(
     library: LibraryDep,
+    editor: EditorDep,
     name: Annotated[str, Form(min_length=1, max_length=100)],
     sources: Annotated[str, Form()],
 ) -> RedirectResponse:
-    template = templates.extract_template(library, sources.split(","))
+    template = templates.extract_template(library, sources.split(","), viewer=editor)
     saved = templates.save(library, name, template)
     return RedirectResponse(f"/packs?saved={saved.name}&version={saved.version}", status_code=303)
 
 
 @router.get("/packs", response_class=HTMLResponse)
 def packs_page(
-    request: Request, library: LibraryDep, saved: str = "", version: int = 0
+    request: Request, library: LibraryDep, viewer: ViewerDep, saved: str = "", version: int = 0
 ) -> HTMLResponse:
     with library.session() as session:
         all_packs = list(store.list_packs(session))
-        saved_templates = list(store.list_templates(session))
+    saved_templates = templates.visible_templates(library, viewer=viewer)
     context = {"packs": all_packs, "templates": saved_templates, "saved": saved, "version": version}
     return render(request, "packs.html", context)
 
@@ -64,6 +64,7 @@ def packs_page(
 @router.post("/packs")
 def pack_create(
     library: LibraryDep,
+    editor: EditorDep,
     title: Annotated[str, Form(min_length=1, max_length=200)],
     audience: Annotated[str, Form(max_length=200)] = "",
 ) -> RedirectResponse:
@@ -72,15 +73,18 @@ def pack_create(
 
 
 @router.get("/packs/{pack_id}", response_class=HTMLResponse)
-def pack_page(request: Request, library: LibraryDep, pack_id: int) -> HTMLResponse:
-    pack, items = packs.load_pack(library, pack_id)
-    titles = {i.doc_id: catalog.get_document(library, i.doc_id).title for i in items}
+def pack_page(
+    request: Request, library: LibraryDep, viewer: ViewerDep, pack_id: int
+) -> HTMLResponse:
+    pack, items = packs.load_pack(library, pack_id, viewer=viewer)
+    titles = {i.doc_id: catalog.get_document(library, i.doc_id, viewer=viewer).title for i in items}
     return render(request, "pack.html", {"pack": pack, "items": items, "titles": titles})
 
 
 @router.post("/packs/add")
 def pack_add(
     library: LibraryDep,
+    editor: EditorDep,
     pack_id: Annotated[int, Form()],
     doc_id: Annotated[str, Form()],
     section: Annotated[str, Form()],
@@ -88,19 +92,31 @@ def pack_add(
     note: Annotated[str, Form(max_length=5000)] = "",
     back: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
-    packs.add_item(library, pack_id, doc_id=doc_id, section=section, chunk_id=chunk_id, note=note)
-    return RedirectResponse(_safe_back(back, f"/packs/{pack_id}"), status_code=303)
+    packs.add_item(
+        library,
+        pack_id,
+        doc_id=doc_id,
+        section=section,
+        viewer=editor,
+        chunk_id=chunk_id,
+        note=note,
+    )
+    return RedirectResponse(local_path(back, f"/packs/{pack_id}"), status_code=303)
 
 
 @router.post("/packs/{pack_id}/move/{item_id}/{direction}")
 def pack_move(
-    library: LibraryDep, pack_id: int, item_id: int, direction: Literal["up", "down"]
+    library: LibraryDep,
+    editor: EditorDep,
+    pack_id: int,
+    item_id: int,
+    direction: Literal["up", "down"],
 ) -> RedirectResponse:
-    _, items = packs.load_pack(library, pack_id)
+    _, items = packs.load_pack(library, pack_id, viewer=editor)
     order = [i.id for i in items]
     at = order.index(item_id) if item_id in order else -1
     swap = at - 1 if direction == "up" else at + 1
     if at >= 0 and 0 <= swap < len(order):
         order[at], order[swap] = order[swap], order[at]
-        packs.reorder(library, pack_id, [i for i in order if i is not None])
+        packs.reorder(library, pack_id, [i for i in order if i is not None], viewer=editor)
     return RedirectResponse(f"/packs/{pack_id}", status_code=303)

@@ -1,6 +1,9 @@
-"""Security headers on every answer: no MIME sniffing, no framing, same-origin resources only."""
+"""Security headers on every answer (no MIME sniffing, no framing, same-origin resources only)
+and an access log without query strings (queries name clients and cases)."""
 
 from __future__ import annotations
+
+import logging
 
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -26,3 +29,20 @@ class SecurityHeaders(BaseHTTPMiddleware):
                 continue
             response.headers.setdefault(name, value)
         return response
+
+
+class WithoutQueryString(logging.Filter):
+    """Drops the query string from uvicorn's access log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = str(args[2]).split("?", 1)[0]
+            record.args = tuple(args)
+        return True
+
+
+def quiet_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueryString) for f in access.filters):
+        access.addFilter(WithoutQueryString())

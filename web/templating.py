@@ -9,6 +9,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from kb.access import ROLE_NAMES
+
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 FIELD_LABELS = {
@@ -42,12 +44,20 @@ def short_heading(heading: str, title: str) -> str:
     return " > ".join(parts[1:] if parts and parts[0] == title else parts)
 
 
+def local_path(target: str, default: str = "/") -> str:
+    """Only paths of this site (no `//host`, `/\\host` or `scheme:`) are followed by redirects."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else default
+
+
 def query_string(params: list[tuple[str, str]]) -> str:
     return urlencode([(k, v) for k, v in params if v not in ("", None)])
 
 
 TEMPLATES.env.globals.update(
-    field_labels=FIELD_LABELS, type_labels=TYPE_LABELS, value_label=value_label
+    field_labels=FIELD_LABELS,
+    type_labels=TYPE_LABELS,
+    value_label=value_label,
+    role_names=ROLE_NAMES,
 )
 TEMPLATES.env.filters["short_heading"] = short_heading
 

@@ -12,8 +12,11 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from fastapi import UploadFile
 
 from ingest.pipeline import ingest_paths
+from kb import catalog, store
+from kb.access import Principal
 from kb.errors import DocumentError
 from kb.library import Library
+from kb.search import document_metadata
 from web.errors import RequestTooLargeError
 
 UPLOAD_DIR = "uploads"
@@ -56,15 +59,27 @@ async def save_upload(upload: UploadFile, folder: Path, limit_mb: float) -> tupl
     return partial, folder / name
 
 
-def _result(target: Path, result) -> dict:
+def _failed(target: Path, message: str) -> dict:
+    return {
+        "filename": target.name,
+        "status": "failed",
+        "doc_id": None,
+        "chunks": 0,
+        "message": f"{target.name}：{message}",
+    }
+
+
+def _result(target: Path, result, viewer: Principal, library: Library) -> dict:
     if result is None:
-        return {
-            "filename": target.name,
-            "status": "failed",
-            "doc_id": None,
-            "chunks": 0,
-            "message": f"{target.name}：未能处理",
-        }
+        return _failed(target, "未能处理")
+    if result.doc_id and not catalog.visible_ids(library, [result.doc_id], viewer=viewer):
+        if result.status == "duplicate":
+            return {
+                **_failed(target, "与库中已有的文档内容相同，未重复导入"),
+                "status": "duplicate",
+            }
+        if result.status not in OK_STATUSES:
+            return _failed(target, "未能导入")
     return {
         "filename": target.name,
         "status": result.status,
@@ -74,26 +89,48 @@ def _result(target: Path, result) -> dict:
     }
 
 
-def ingest_uploads(library: Library, staged: list[tuple[Path, Path]]) -> list[dict]:
+def _owned_by_unseen(library: Library, target: Path, viewer: Principal) -> bool:
+    """Whether the file an upload would replace belongs to a document the viewer cannot see."""
+    with library.session() as session:
+        document = store.get_document_by_source(session, source=str(target.resolve()))
+    return document is not None and not viewer.can_see(document.id, document_metadata(document))
+
+
+def ingest_uploads(
+    library: Library, staged: list[tuple[Path, Path]], viewer: Principal
+) -> list[dict]:
     """Move staged uploads into place and ingest them in one run; a file that fails is taken
-    out again and the file it replaced put back, so the library stays as it was."""
-    targets = [target for _, target in staged]
+    out again and the file it replaced put back, so the library stays as it was. A file may not
+    replace one of a document the uploader cannot see."""
     with WRITE_LOCK:
-        backups: dict[Path, Path] = {}
-        try:
-            for partial, target in staged:
-                if target.exists():
-                    backups[target] = target.with_name(f".{target.name}.previous")
-                    target.replace(backups[target])
-                partial.replace(target)
-            report = ingest_paths(library, targets)
-        except BaseException:
-            _restore(targets, backups, keep=set())
-            raise
-        by_path = {Path(r.path): r for r in report.results}
-        results = [_result(t, by_path.get(t.resolve())) for t in targets]
-        kept = {t for t, r in zip(targets, results, strict=True) if r["status"] in OK_STATUSES}
-        _restore(targets, backups, keep=kept)
+        refused = {t: p for p, t in staged if _owned_by_unseen(library, t, viewer)}
+        for partial in refused.values():
+            partial.unlink(missing_ok=True)
+        staged = [(p, t) for p, t in staged if t not in refused]
+        results = _ingest_staged(library, staged, viewer)
+    clash = "库中已有同名文件，且你无权替换：请改名后再上传"
+    return [*results, *(_failed(t, clash) for t in refused)]
+
+
+def _ingest_staged(
+    library: Library, staged: list[tuple[Path, Path]], viewer: Principal
+) -> list[dict]:
+    targets = [target for _, target in staged]
+    backups: dict[Path, Path] = {}
+    try:
+        for partial, target in staged:
+            if target.exists():
+                backups[target] = target.with_name(f".{target.name}.previous")
+                target.replace(backups[target])
+            partial.replace(target)
+        report = ingest_paths(library, targets)
+    except BaseException:
+        _restore(targets, backups, keep=set())
+        raise
+    by_path = {Path(r.path): r for r in report.results}
+    results = [_result(t, by_path.get(t.resolve()), viewer, library) for t in targets]
+    kept = {t for t, r in zip(targets, results, strict=True) if r["status"] in OK_STATUSES}
+    _restore(targets, backups, keep=kept)
     return results
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from ingest.pipeline import IngestReport, ingest_paths
 from kb import store
+from kb.access import LOCAL
 from kb.config import Settings
 from kb.embed import HashEmbedder
 from kb.library import Library
@@ -126,7 +127,7 @@ def test_editing_a_file_updates_it_and_replaces_its_chunks(
     ingested: Library, docs_dir: Path
 ) -> None:
     service = SearchService(ingested)
-    before = service.search("库存周转天数下降到 48 天", mode="lexical")
+    before = service.search("库存周转天数下降到 48 天", mode="lexical", viewer=LOCAL)
     assert before.hits[0].doc_id == "CASE-T-001"
     old_chunks = doc_chunks(ingested, "CASE-T-001")
     assert any("48 天" in text for text in old_chunks.values())
@@ -160,10 +161,10 @@ def test_editing_a_file_updates_it_and_replaces_its_chunks(
         assert store.count_chunks(session) == ingested.manifest().chunks
 
     # the same service follows the new index generation
-    hits = service.search("数字孪生排产", mode="lexical").hits
+    hits = service.search("数字孪生排产", mode="lexical", viewer=LOCAL).hits
     assert hits[0].doc_id == "CASE-T-001"
     assert "数字孪生排产" in hits[0].text
-    after = service.search("库存周转天数下降到 48 天", k=20).hits
+    after = service.search("库存周转天数下降到 48 天", k=20, viewer=LOCAL).hits
     assert all("48 天" not in hit.text for hit in after)
 
 
@@ -200,7 +201,7 @@ def test_prune_removes_the_document_of_a_deleted_file(ingested: Library, docs_di
     assert stored_ids(ingested) == FIXTURE_IDS - {"LES-T-001"}
     assert doc_chunks(ingested, "LES-T-001") == {}
     assert ingested.manifest().documents == 3
-    hits = SearchService(ingested).search("数据口径不一致", k=20).hits
+    hits = SearchService(ingested).search("数据口径不一致", k=20, viewer=LOCAL).hits
     assert hits and all(hit.doc_id != "LES-T-001" for hit in hits)
 
 
@@ -295,8 +296,14 @@ def test_mixed_batch_isolates_the_corrupt_file(library: Library, mixed_dir: Path
     assert library.manifest().documents == 4
 
     service = SearchService(library)
-    assert service.search("不良贷款率", mode="lexical").hits[0].doc_id == documents["text"].id
-    assert service.search("冷链能力", mode="lexical").hits[0].doc_id == documents["html"].id
+    assert (
+        service.search("不良贷款率", mode="lexical", viewer=LOCAL).hits[0].doc_id
+        == documents["text"].id
+    )
+    assert (
+        service.search("冷链能力", mode="lexical", viewer=LOCAL).hits[0].doc_id
+        == documents["html"].id
+    )
 
     # the failed file is tried again next time; the good ones are unchanged
     again = ingest_paths(library, [mixed_dir])
@@ -402,7 +409,7 @@ def test_sidecar_metadata_gives_id_and_industry(library: Library, tmp_path: Path
     assert document.date == "2022-06-30"
     assert document.tags == ["线损", "数字化"]
     assert document.format == "docx"
-    hits = SearchService(library).search("线损", filters=["industry=能源"]).hits
+    hits = SearchService(library).search("线损", filters=["industry=能源"], viewer=LOCAL).hits
     assert hits and {h.doc_id for h in hits} == {"CASE-GRID-007"}
 
 

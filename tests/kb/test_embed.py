@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ingest.pipeline import ingest_paths
+from kb.access import LOCAL
 from kb.config import Settings
 from kb.embed import HashEmbedder, load_embedder
 from kb.errors import EmbedderUnavailableError
@@ -50,9 +51,13 @@ def test_real_e5_embedder_retrieves_across_scripts(tmp_path, docs_dir):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     service = _search_tiny_corpus(tmp_path, docs_dir, "e5")
     assert (
-        service.search("门店排队时间太长怎么办", k=1, mode="dense").hits[0].doc_id == "CASE-T-002"
+        service.search("门店排队时间太长怎么办", k=1, mode="dense", viewer=LOCAL).hits[0].doc_id
+        == "CASE-T-002"
     )
-    assert service.search("指标口径不一致", k=1, mode="dense").hits[0].doc_id == "LES-T-001"
+    assert (
+        service.search("指标口径不一致", k=1, mode="dense", viewer=LOCAL).hits[0].doc_id
+        == "LES-T-001"
+    )
 
 
 @pytest.mark.real_embedder
@@ -66,4 +71,4 @@ def test_real_sentence_transformers_embedder_from_a_packaged_model(tmp_path, doc
     passages = embedder.embed_passages(["inventory turnover in the supply chain", "store staffing"])
     assert float(passages[0] @ query) > float(passages[1] @ query)
     service = _search_tiny_corpus(tmp_path, docs_dir, f"st:{folder}")
-    assert service.search("供应链 库存 供应商", k=1).hits[0].doc_id == "CASE-T-001"
+    assert service.search("供应链 库存 供应商", k=1, viewer=LOCAL).hits[0].doc_id == "CASE-T-001"

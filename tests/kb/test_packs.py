@@ -8,6 +8,7 @@ import pytest
 
 from ingest.pipeline import ingest_paths
 from kb import packs
+from kb.access import LOCAL
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.search import SearchService
 
@@ -73,15 +74,20 @@ def pack_library(ingested, tmp_path: Path):
         doc_id="CASE-R-001",
         section="服务交付与成果输出",
         note="重点看联系人管理",
+        viewer=LOCAL,
     )
-    packs.add_item(ingested, pack.id, doc_id="CASE-R-002", section="案例分析与经验总结")
-    packs.add_item(ingested, pack.id, doc_id="SOP-T-001", section="前期准备与客户沟通")
+    packs.add_item(
+        ingested, pack.id, doc_id="CASE-R-002", section="案例分析与经验总结", viewer=LOCAL
+    )
+    packs.add_item(
+        ingested, pack.id, doc_id="SOP-T-001", section="前期准备与客户沟通", viewer=LOCAL
+    )
     return ingested, pack
 
 
 def test_export_masks_every_secret_and_keeps_one_alias_per_client(pack_library):
     library, pack = pack_library
-    markdown, report = packs.export_markdown(library, pack.id)
+    markdown, report = packs.export_markdown(library, pack.id, viewer=LOCAL)
     for secret in SECRETS:
         assert secret not in markdown, secret
     client_aliases = {
@@ -92,13 +98,13 @@ def test_export_masks_every_secret_and_keeps_one_alias_per_client(pack_library):
     assert markdown.count(alias) >= 4  # title, body, alias name, and in the other case
     kinds = {r["kind"] for r in report}
     assert {"client", "person", "phone", "email", "id_card"} <= kinds
-    plain, empty_report = packs.export_markdown(library, pack.id, redact=False)
+    plain, empty_report = packs.export_markdown(library, pack.id, redact=False, viewer=LOCAL)
     assert "王建国" in plain and empty_report == []
 
 
 def test_docx_export_has_contents_sources_and_no_secrets(pack_library):
     library, pack = pack_library
-    data, _ = packs.export_docx(library, pack.id)
+    data, _ = packs.export_docx(library, pack.id, viewer=LOCAL)
     document = docx.Document(io.BytesIO(data))
     texts = [p.text for p in document.paragraphs]
     assert "目录" in texts
@@ -118,20 +124,20 @@ def test_docx_export_has_contents_sources_and_no_secrets(pack_library):
 
 def test_reorder_and_errors(pack_library):
     library, pack = pack_library
-    _, items = packs.load_pack(library, pack.id)
-    packs.reorder(library, pack.id, [items[1].id, items[0].id])
-    _, reordered = packs.load_pack(library, pack.id)
+    _, items = packs.load_pack(library, pack.id, viewer=LOCAL)
+    packs.reorder(library, pack.id, [items[1].id, items[0].id], viewer=LOCAL)
+    _, reordered = packs.load_pack(library, pack.id, viewer=LOCAL)
     assert [i.doc_id for i in reordered][:2] == ["CASE-R-002", "CASE-R-001"]
     with pytest.raises(InvalidQueryError):
-        packs.reorder(library, pack.id, [99999])
+        packs.reorder(library, pack.id, [99999], viewer=LOCAL)
     with pytest.raises(NotFoundError):
-        packs.add_item(library, pack.id, doc_id="NOPE", section="团队建设与培训")
+        packs.add_item(library, pack.id, doc_id="NOPE", section="团队建设与培训", viewer=LOCAL)
     with pytest.raises(InvalidQueryError):
         packs.create_pack(library, title=" ")
 
 
 def test_suggest_places_sops_lessons_and_cases_in_the_outline(ingested):
-    suggested = packs.suggest(SearchService(ingested), "项目启动 数据口径 供应链")
+    suggested = packs.suggest(SearchService(ingested), "项目启动 数据口径 供应链", viewer=LOCAL)
     types = {s.type for s in suggested}
     assert types == {"sop", "lesson", "case"}
     assert all(s.section in packs.DEFAULT_OUTLINE for s in suggested)

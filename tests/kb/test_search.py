@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ingest.pipeline import ingest_paths
+from kb.access import LOCAL
 from kb.config import Settings
 from kb.errors import IndexMismatchError, IndexMissingError, InvalidQueryError, NotFoundError
 from kb.indexfiles import MANIFEST
@@ -16,13 +17,13 @@ from tests.conftest import SEED
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
 def test_every_mode_finds_the_supply_chain_case(service, mode):
-    result = service.search("供应链库存周转", k=3, mode=mode)
+    result = service.search("供应链库存周转", k=3, mode=mode, viewer=LOCAL)
     assert result.hits[0].doc_id == "CASE-T-001"
     assert result.mode == mode and result.took_ms >= 0
 
 
 def test_hit_carries_original_text_and_marked_snippet(service):
-    hit = service.search("门店人效排班", k=1).hits[0]
+    hit = service.search("门店人效排班", k=1, viewer=LOCAL).hits[0]
     assert hit.doc_id == "CASE-T-002"
     assert "門店" in hit.text and "门店" not in hit.text
     assert "<mark>門店人效</mark>" in hit.snippet and "<mark>排班</mark>" in hit.snippet
@@ -31,26 +32,29 @@ def test_hit_carries_original_text_and_marked_snippet(service):
 
 
 def test_filters_apply_before_cutting_to_k(service):
-    unfiltered = service.search("项目", k=1)
+    unfiltered = service.search("项目", k=1, viewer=LOCAL)
     assert unfiltered.hits[0].metadata.get("industry") != "金融"
-    result = service.search("项目", k=1, filters=["industry=金融"])
+    result = service.search("项目", k=1, filters=["industry=金融"], viewer=LOCAL)
     assert [h.doc_id for h in result.hits] == ["LES-T-001"]
-    dated = service.search("项目", k=10, filters=["date>=2022-01-01"])
+    dated = service.search("项目", k=10, filters=["date>=2022-01-01"], viewer=LOCAL)
     assert {h.doc_id for h in dated.hits} == {"CASE-T-001", "SOP-T-001"}
-    assert service.search("项目", k=10, filters=["type=sop"]).hits[0].doc_id == "SOP-T-001"
+    assert (
+        service.search("项目", k=10, filters=["type=sop"], viewer=LOCAL).hits[0].doc_id
+        == "SOP-T-001"
+    )
 
 
 def test_facets_count_matching_documents(service):
-    result = service.search("库存", k=10, mode="lexical")
+    result = service.search("库存", k=10, mode="lexical", viewer=LOCAL)
     assert result.facets["type"] == {"case": 2}
     assert result.facets["industry"] == {"制造业": 1, "零售": 1}
-    everything = service.search("项目 门店 数据 库存", k=1, mode="lexical")
+    everything = service.search("项目 门店 数据 库存", k=1, mode="lexical", viewer=LOCAL)
     assert len(everything.hits) == 1
     assert sum(everything.facets["type"].values()) == 4
 
 
 def test_grouping_by_document(service):
-    result = service.search("供应商 库存 采购 成本", k=5, by_doc=True)
+    result = service.search("供应商 库存 采购 成本", k=5, by_doc=True, viewer=LOCAL)
     ids = [h.doc_id for h in result.hits]
     assert len(ids) == len(set(ids))
     assert result.hits[0].doc_id == "CASE-T-001"
@@ -59,14 +63,14 @@ def test_grouping_by_document(service):
 
 
 def test_offset_pages_through_results(service):
-    first = service.search("项目", k=2)
-    second = service.search("项目", k=2, offset=2)
+    first = service.search("项目", k=2, viewer=LOCAL)
+    second = service.search("项目", k=2, offset=2, viewer=LOCAL)
     assert first.total == second.total
     assert not {h.chunk_id for h in first.hits} & {h.chunk_id for h in second.hits}
 
 
 def test_similar_cases_explain_the_reason(service):
-    results = similar_documents(service, "CASE-T-001", k=3)
+    results = similar_documents(service, "CASE-T-001", k=3, viewer=LOCAL)
     assert results and all(r.doc_id != "CASE-T-001" for r in results)
     retail = next(r for r in results if r.doc_id == "CASE-T-002")
     assert retail.shared_labels["service_type"] == "运营优化"
@@ -75,7 +79,7 @@ def test_similar_cases_explain_the_reason(service):
     assert pair["source"]["chunk_id"] != pair["target"]["chunk_id"]
     assert -1.0 <= pair["similarity"] <= 1.0
     with pytest.raises(NotFoundError):
-        similar_documents(service, "NOPE", k=3)
+        similar_documents(service, "NOPE", k=3, viewer=LOCAL)
 
 
 @pytest.mark.parametrize(
@@ -89,16 +93,16 @@ def test_similar_cases_explain_the_reason(service):
 )
 def test_bad_queries_are_refused_clearly(service, query, k, mode, message):
     with pytest.raises(InvalidQueryError, match=message):
-        service.search(query, k=k, mode=mode)
+        service.search(query, k=k, mode=mode, viewer=LOCAL)
 
 
 def test_index_of_another_embedder_is_refused_with_rebuild_hint(ingested, settings):
     other = Library(Settings(data_dir=settings.data_dir, embedder="hash:64"))
     with pytest.raises(IndexMismatchError, match="kb rebuild"):
-        SearchService(other).search("项目")
+        SearchService(other).search("项目", viewer=LOCAL)
     manifest = other.rebuild()
     assert manifest.embedder == "hash:64" and manifest.dim == 64
-    assert SearchService(other).search("供应链").hits[0].doc_id == "CASE-T-001"
+    assert SearchService(other).search("供应链", viewer=LOCAL).hits[0].doc_id == "CASE-T-001"
 
 
 def test_manifest_names_files_and_counts(ingested):
@@ -111,35 +115,38 @@ def test_manifest_names_files_and_counts(ingested):
 
 def test_empty_library_says_to_ingest(library):
     with pytest.raises(IndexMissingError, match="kb ingest"):
-        SearchService(library).search("项目")
+        SearchService(library).search("项目", viewer=LOCAL)
 
 
 def test_service_follows_a_new_index_built_elsewhere(service, ingested, docs_dir):
-    assert service.search("数字孪生工厂", k=1, mode="lexical").hits == []
+    assert service.search("数字孪生工厂", k=1, mode="lexical", viewer=LOCAL).hits == []
     (docs_dir / "new.md").write_text(
         "---\nid: CASE-T-009\ntitle: 数字孪生工厂建设\n---\n\n数字孪生工厂的建设路径与投资回报。\n",
         encoding="utf-8",
     )
     other = Library(ingested.settings)
     ingest_paths(other, [docs_dir])
-    assert service.search("数字孪生工厂", k=1, mode="lexical").hits[0].doc_id == "CASE-T-009"
+    assert (
+        service.search("数字孪生工厂", k=1, mode="lexical", viewer=LOCAL).hits[0].doc_id
+        == "CASE-T-009"
+    )
 
 
 def test_reload_applies_a_new_synonym(ingested):
     service = SearchService(ingested)
-    assert service.search("甲方", k=5, mode="lexical").hits == []
+    assert service.search("甲方", k=5, mode="lexical", viewer=LOCAL).hits == []
     (ingested.data_dir / "synonyms.txt").write_text("客户,甲方\n", encoding="utf-8")
     ingested.text.load_resources(ingested.data_dir)
     ingested.retokenize_all()
     ingested.build_indexes()
-    hits = SearchService(ingested).search("甲方", k=5, mode="lexical").hits
+    hits = SearchService(ingested).search("甲方", k=5, mode="lexical", viewer=LOCAL).hits
     assert hits and "<mark>" in hits[0].snippet
 
 
 def test_seed_section_is_found_with_a_simplified_query(library):
     report = ingest_paths(library, [SEED])
     assert report.count("added") == 1
-    hit = SearchService(library).search("成果包包括哪些内容", k=3).hits[0]
+    hit = SearchService(library).search("成果包包括哪些内容", k=3, viewer=LOCAL).hits[0]
     assert hit.heading.endswith("4.1 服務成果的整理與歸檔")
     assert "(wù)" not in hit.text and "歸檔" in hit.text
     assert "<mark>成果包</mark>" in hit.snippet

@@ -4,6 +4,7 @@ import pytest
 
 from ingest.pipeline import ingest_paths
 from kb import store, suggestions
+from kb.access import LOCAL
 from kb.errors import InvalidQueryError
 from kb.search import SearchService
 from tests.kb.test_classify import HEALTH, RETAIL, write_docs
@@ -49,14 +50,15 @@ def test_accepting_makes_a_label_that_search_uses_and_reingest_keeps(pending):
     [suggestion] = _suggestions(library)
     service = SearchService(library)
     assert "NEW-001" not in {
-        h.doc_id for h in service.search("门诊", k=20, filters=["industry=医疗健康"]).hits
+        h.doc_id
+        for h in service.search("门诊", k=20, filters=["industry=医疗健康"], viewer=LOCAL).hits
     }
-    suggestions.accept(library, suggestion.id)
-    result = service.search("门诊", k=20, filters=["industry=医疗健康"])
+    suggestions.accept(library, suggestion.id, is_visible=lambda _d: True)
+    result = service.search("门诊", k=20, filters=["industry=医疗健康"], viewer=LOCAL)
     assert "NEW-001" in {h.doc_id for h in result.hits}
-    assert service.library_facets()["industry"]["医疗健康"] == 7
+    assert service.library_facets(viewer=LOCAL)["industry"]["医疗健康"] == 7
     with pytest.raises(InvalidQueryError, match="已经处理过"):
-        suggestions.accept(library, suggestion.id)
+        suggestions.accept(library, suggestion.id, is_visible=lambda _d: True)
     (folder / "new.md").write_text(UNLABELLED.format(extra="补充说明。"), encoding="utf-8")
     report = ingest_paths(library, [folder])
     assert report.count("updated") == 1 and report.suggestions == 0
@@ -67,7 +69,7 @@ def test_accepting_makes_a_label_that_search_uses_and_reingest_keeps(pending):
 def test_a_human_label_in_the_file_wins_over_an_accepted_suggestion(pending):
     library, folder = pending
     [suggestion] = _suggestions(library)
-    suggestions.accept(library, suggestion.id)
+    suggestions.accept(library, suggestion.id, is_visible=lambda _d: True)
     labelled = UNLABELLED.format(extra="").replace(
         "title: 新案例\n", "title: 新案例\nindustry: 零售\n"
     )
@@ -80,7 +82,9 @@ def test_a_human_label_in_the_file_wins_over_an_accepted_suggestion(pending):
 def test_rejecting_leaves_the_document_unlabelled(pending):
     library, _ = pending
     [suggestion] = _suggestions(library)
-    assert suggestions.reject(library, suggestion.id).status == "rejected"
+    assert (
+        suggestions.reject(library, suggestion.id, is_visible=lambda _d: True).status == "rejected"
+    )
     assert _suggestions(library, status="pending") == []
     with library.session() as session:
         assert store.get_document(session, doc_id="NEW-001").industry is None

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import ingest_paths
+from kb.access import LOCAL
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.slots import fill_slots
 from kb.templates import bare_heading, extract_template, section_concept, to_markdown
@@ -89,7 +90,7 @@ def library_with_cases(library, tmp_path: Path):
 
 
 def test_skeleton_aligns_sections_with_different_wording_numbering_and_order(library_with_cases):
-    template = extract_template(library_with_cases, list(DOCS))
+    template = extract_template(library_with_cases, list(DOCS), viewer=LOCAL)
     by_concept = {_concept(s.variants[0]): s for s in template.sections}
     assert list(by_concept) == ["背景", "目标", "诊断", "方案", "实施", "成效"]
     expected_support = {
@@ -120,7 +121,7 @@ def test_skeleton_aligns_sections_with_different_wording_numbering_and_order(lib
 
 
 def test_guidance_slots_and_fixed_text(library_with_cases):
-    template = extract_template(library_with_cases, list(DOCS))
+    template = extract_template(library_with_cases, list(DOCS), viewer=LOCAL)
     background = template.sections[0]
     assert any("成立于" in text for text in background.fixed_text)
     texts = [g["text"] for g in background.guidance]
@@ -135,7 +136,7 @@ def test_guidance_slots_and_fixed_text(library_with_cases):
 
 
 def test_markdown_and_json_output(library_with_cases):
-    template = extract_template(library_with_cases, list(DOCS))
+    template = extract_template(library_with_cases, list(DOCS), viewer=LOCAL)
     markdown = to_markdown(template)
     assert markdown.startswith("---\n") and 'client: "{{客户名称}}"' in markdown
     assert "## 一、背景" in markdown or "## 一、项目背景" in markdown
@@ -154,18 +155,18 @@ def test_slots_of_a_sentence():
 
 def test_at_least_two_documents(library_with_cases):
     with pytest.raises(InvalidQueryError, match="至少需要 2 篇"):
-        extract_template(library_with_cases, ["t1"])
+        extract_template(library_with_cases, ["t1"], viewer=LOCAL)
 
 
 def test_saved_templates_are_versioned_fetched_and_prefilled(library_with_cases):
     from kb import store, templates
 
-    template = extract_template(library_with_cases, list(DOCS))
+    template = extract_template(library_with_cases, list(DOCS), viewer=LOCAL)
     first = templates.save(library_with_cases, "流程优化模板", template)
     second = templates.save(library_with_cases, "流程优化模板", template)
     assert (first.version, second.version) == (1, 2) and second.sources == list(DOCS)
-    assert templates.fetch(library_with_cases, "流程优化模板").version == 2
-    assert templates.fetch(library_with_cases, "流程优化模板", 1).id == first.id
+    assert templates.fetch(library_with_cases, "流程优化模板", viewer=LOCAL).version == 2
+    assert templates.fetch(library_with_cases, "流程优化模板", 1, viewer=LOCAL).id == first.id
     draft = templates.new_document(second, {"客户名称": "西北某能源集团", "项目名称": "流程再造"})
     assert (
         'client: "西北某能源集团"' in draft
@@ -176,13 +177,15 @@ def test_saved_templates_are_versioned_fetched_and_prefilled(library_with_cases)
         assert store.delete_template(session, name="流程优化模板") == 2
         session.commit()
     with pytest.raises(NotFoundError):
-        templates.fetch(library_with_cases, "流程优化模板")
+        templates.fetch(library_with_cases, "流程优化模板", viewer=LOCAL)
 
 
 def test_auto_proposes_a_family_per_service_type(library_with_cases):
     from kb.templates import propose_families
 
-    [family] = propose_families(library_with_cases)  # no two sources share one structure
+    [family] = propose_families(
+        library_with_cases, viewer=LOCAL
+    )  # no two sources share one structure
     assert family["name"] == "流程优化案例模板" and sorted(family["documents"]) == sorted(DOCS)
     assert len(family["sections"]) == 6
 
@@ -204,6 +207,6 @@ def test_structure_signature_and_families_by_structure(library_with_cases, tmp_p
             encoding="utf-8",
         )
     ingest_paths(library_with_cases, [folder])
-    families = propose_families(library_with_cases)
+    families = propose_families(library_with_cases, viewer=LOCAL)
     structural = [f for f in families if f["grouped_by"].startswith("structure=")]
     assert structural and set(structural[0]["documents"]) >= {"S0", "S1", "S2", "t2"}

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kb.keys import KeyStore
 from tests.conftest import DATA, process_env
 
 KB = Path(sys.executable).parent / "kb"
@@ -30,6 +31,12 @@ HIT_FIELDS = {
 }
 
 
+class ServerURL(str):
+    """The base URL of a running server, carrying the admin key made for it."""
+
+    admin_key: str
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -37,8 +44,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: Path, corpus: Path) -> Iterator[str]:
-    """A `kb serve` process over data_dir (ingesting corpus first when empty); its base URL."""
+def running_server(data_dir: Path, corpus: Path) -> Iterator[ServerURL]:
+    """A `kb serve` process over data_dir (ingesting corpus first when empty); its base URL,
+    with an admin key in `.admin_key`."""
     port = free_port()
     env = process_env()
     command = [
@@ -54,10 +62,13 @@ def running_server(data_dir: Path, corpus: Path) -> Iterator[str]:
         str(corpus),
     ]
     data_dir.mkdir(parents=True, exist_ok=True)
+    keys = KeyStore(data_dir / "keys.json")
+    admin_key = keys.add(f"test-admin-{len(keys.entries())}", "admin")
     log_path = data_dir.parent / f"server-{port}.log"
     log = log_path.open("w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    base = ServerURL(f"http://127.0.0.1:{port}")
+    base.admin_key = admin_key
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -77,7 +88,7 @@ def running_server(data_dir: Path, corpus: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerURL]:
     """Base URL of a server started with an empty data dir (so it ingests the fixtures first)."""
     root = tmp_path_factory.mktemp("live")
     with running_server(root / "index", DATA / "library") as base:

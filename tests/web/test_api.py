@@ -1,4 +1,4 @@
-"""The FastAPI service in-process: `TestClient(create_app(settings))` (lifespan included) over the
+"""The FastAPI service in-process: `api_client(settings)` (an admin key, lifespan included) over the
 four fixture documents, hash embedder. JSON API, error shape, uploads, OpenAPI and the
 server-rendered pages."""
 
@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from ingest.pipeline import ingest_paths
 from kb.config import Settings
 from kb.library import Library
+from tests.conftest import api_client
 from tests.web.conftest import HIT_FIELDS
-from web.app import create_app
 
 ALL_DOCS = {"CASE-T-001", "CASE-T-002", "SOP-T-001", "LES-T-001"}
 AUTO_TITLE = "华东某汽车零部件企业供应链降本项目"
@@ -48,7 +48,7 @@ LONG_QUERY = "a" * 10_000  # ASCII: 10,000 Chinese characters would be a 90 KB U
 
 def open_client(settings: Settings) -> TestClient:
     """A client whose lifespan runs on `with`; server errors come back as 500 answers."""
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return api_client(settings, raise_server_exceptions=False)
 
 
 @pytest.fixture

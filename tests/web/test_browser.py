@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.web.conftest import ServerURL
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -71,15 +73,22 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def _context(browser: Browser, base: str, **options) -> BrowserContext:
+def _context(browser: Browser, base: ServerURL, **options) -> BrowserContext:
+    """A browser context logged in with the server's admin key through the login form."""
     options.setdefault("viewport", DESKTOP)
     context = browser.new_context(base_url=base, locale="zh-CN", **options)
     context.set_default_timeout(15_000)
+    login = context.new_page()
+    login.goto("/login")
+    login.get_by_label("访问密钥").fill(base.admin_key)
+    login.get_by_role("button", name="登录").click()
+    login.wait_for_url(base + "/")
+    login.close()
     return context
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
+def page(browser: Browser, live_server: ServerURL) -> Iterator[Page]:
     """A desktop page that fails the test on a script error, a failed request or any request
     leaving the server (the pages promise to work offline, without CDNs)."""
     context = _context(browser, live_server)
@@ -343,7 +352,7 @@ def test_keyboard_slash_then_typing_does_not_prepend_to_query(page: Page) -> Non
     ids=["home", "results", "filtered-results", "document"],
 )
 def test_mobile_viewport_has_no_horizontal_scroll(
-    browser: Browser, live_server: str, path: str
+    browser: Browser, live_server: ServerURL, path: str
 ) -> None:
     context = _context(
         browser,
@@ -373,7 +382,7 @@ def test_mobile_viewport_has_no_horizontal_scroll(
         context.close()
 
 
-def test_search_works_without_javascript(browser: Browser, live_server: str) -> None:
+def test_search_works_without_javascript(browser: Browser, live_server: ServerURL) -> None:
     context = _context(browser, live_server, java_script_enabled=False)
     try:
         page = context.new_page()

@@ -1,11 +1,10 @@
 """Classification, labels and the suggestion review over HTTP and on the page."""
 
 import pytest
-from fastapi.testclient import TestClient
 
 from ingest.pipeline import ingest_paths
+from tests.conftest import api_client
 from tests.kb.test_classify import HEALTH, RETAIL, write_docs
-from web.app import create_app
 
 
 @pytest.fixture
@@ -18,7 +17,7 @@ def client(settings, library, tmp_path):
         encoding="utf-8",
     )
     ingest_paths(library, [folder])
-    with TestClient(create_app(settings)) as test_client:
+    with api_client(settings) as test_client:
         yield test_client
 
 

@@ -25,7 +25,8 @@ def test_searches_during_an_ingest_in_another_process(tmp_path):
         )
         statuses, totals = [], set()
         deadline = time.monotonic() + 120
-        with httpx.Client(base_url=base, timeout=30) as client:
+        headers = {"Authorization": f"Bearer {base.admin_key}"}
+        with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
             n = 0
             while (ingest.poll() is None or n < 20) and n < 2000 and time.monotonic() < deadline:
                 response = client.get(

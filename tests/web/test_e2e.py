@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.web.conftest import ServerURL
+
 NEW_DOC = (
     "---\n"
     "id: E2E-001\n"
@@ -24,8 +26,9 @@ CORRUPT_PDF = b"%PDF-1.7\nthis file was cut off in transit"
 
 
 @pytest.fixture(scope="module")
-def http(live_server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server, timeout=60) as client:
+def http(live_server: ServerURL) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {live_server.admin_key}"}
+    with httpx.Client(base_url=live_server, timeout=60, headers=headers) as client:
         yield client
 
 

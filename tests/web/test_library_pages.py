@@ -1,14 +1,13 @@
 """Trainer pages: template from the current search, pack builder with add, move and export."""
 
 import pytest
-from fastapi.testclient import TestClient
 
-from web.app import create_app
+from tests.conftest import api_client
 
 
 @pytest.fixture
 def client(settings, ingested):
-    with TestClient(create_app(settings)) as test_client:
+    with api_client(settings) as test_client:
         yield test_client
 
 

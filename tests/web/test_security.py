@@ -1,14 +1,13 @@
 """Security headers and HTML escaping of document text."""
 
 import pytest
-from fastapi.testclient import TestClient
 
-from web.app import create_app
+from tests.conftest import api_client
 
 
 @pytest.fixture
 def client(settings, ingested):
-    with TestClient(create_app(settings)) as test_client:
+    with api_client(settings) as test_client:
         yield test_client
 
 

@@ -304,10 +304,25 @@ class Classifier:
         save_model(self.library, field_name, meta, model)
         return meta, model
 
-    def predict_texts(self, field_name: str, texts: list[str]) -> list[Prediction]:
-        return self.predict_vectors(field_name, text_vectors(self.library, texts))
+    def predict_texts(
+        self,
+        field_name: str,
+        texts: list[str],
+        *,
+        is_visible: Callable[[str], bool] | None = None,
+    ) -> list[Prediction]:
+        vectors = text_vectors(self.library, texts)
+        return self.predict_vectors(field_name, vectors, is_visible=is_visible)
 
-    def predict_vectors(self, field_name: str, vectors: np.ndarray) -> list[Prediction]:
+    def predict_vectors(
+        self,
+        field_name: str,
+        vectors: np.ndarray,
+        *,
+        is_visible: Callable[[str], bool] | None = None,
+    ) -> list[Prediction]:
+        """Predictions for document or text vectors; with `is_visible`, only labels the viewer
+        can see on some document (or in labels.yaml) and neighbours it may see are given."""
         meta, model = self.trained(field_name)
         examples = self.examples(field_name)
         if meta["method"] == "model" and model is not None:
@@ -316,10 +331,39 @@ class Classifier:
             probabilities, classes = self._knn(examples, vectors)
         else:
             probabilities, classes = self._zero_shot(field_name, vectors)
-        return [
+        if is_visible is not None:
+            probabilities = self._visible_labels_only(
+                field_name, examples, classes, probabilities, is_visible
+            )
+        predictions = [
             self._prediction(field_name, meta["method"], classes, p, v, examples)
             for p, v in zip(probabilities, vectors, strict=True)
         ]
+        if is_visible is None:
+            return predictions
+        return [for_viewer(p, is_visible) for p in predictions]
+
+    def _visible_labels_only(
+        self,
+        field_name: str,
+        examples: Examples,
+        classes: list[str],
+        probabilities: np.ndarray,
+        is_visible: Callable[[str], bool],
+    ) -> np.ndarray:
+        """Probabilities renormalised over the labels a viewer may know of."""
+        known = {
+            label
+            for d, label in zip(examples.doc_ids, examples.labels, strict=True)
+            if is_visible(d)
+        } | set(label_descriptions(self.library).get(field_name, {}))
+        keep = np.asarray([c in known for c in classes], dtype=float)
+        if not keep.any():
+            raise InvalidQueryError(f"字段 {field_name} 还没有你可见的已标注文档，无法分类")
+        masked = probabilities * keep
+        totals = masked.sum(axis=1, keepdims=True)
+        uniform = keep / keep.sum()
+        return np.where(totals > 0, masked / np.where(totals > 0, totals, 1), uniform)
 
     @staticmethod
     def _knn(examples: Examples, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -355,7 +399,9 @@ class Classifier:
     ) -> Prediction:
         order = np.argsort(-probs)
         candidates = [
-            {"label": classes[i], "probability": round(float(probs[i]), 4)} for i in order[:3]
+            {"label": classes[i], "probability": round(float(probs[i]), 4)}
+            for rank, i in enumerate(order[:3])
+            if rank == 0 or probs[i] > 0
         ]
         neighbours = []
         if len(examples.labels):

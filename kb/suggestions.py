@@ -10,7 +10,7 @@ import numpy as np
 from sqlmodel import Session
 
 from kb import store
-from kb.classify import Classifier, visible_neighbours
+from kb.classify import Classifier, label_descriptions, label_fields, visible_neighbours
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.library import Library
 from kb.models import CORE_FIELDS, Document, Suggestion, utcnow
@@ -79,14 +79,26 @@ def visible_suggestions(
     field: str | None = None,
     doc_id: str | None = None,
 ) -> list[Suggestion]:
-    """Suggestions on documents the viewer may see, explained only by documents it may see."""
+    """Suggestions on documents the viewer may see, explained only by documents it may see and
+    naming only labels it can see on some document (or in labels.yaml)."""
     with library.session() as session:
         rows = store.list_suggestions(session, status=status, field=field, doc_id=doc_id)
-    return [
-        row.model_copy(update={"neighbours": visible_neighbours(row.neighbours, is_visible)})
-        for row in rows
-        if is_visible(row.doc_id)
-    ]
+    rows = [row for row in rows if is_visible(row.doc_id)]
+    if not rows:
+        return []
+    described = label_descriptions(library)
+    seen = label_fields(library, is_visible=is_visible)
+    out = []
+    for row in rows:
+        known = set(seen.get(row.field, {})) | set(described.get(row.field, {}))
+        if row.label not in known:
+            continue
+        update = {
+            "neighbours": visible_neighbours(row.neighbours, is_visible),
+            "candidates": [c for c in row.candidates if c["label"] in known],
+        }
+        out.append(row.model_copy(update=update))
+    return out
 
 
 def _pending(session: Session, suggestion_id: int, is_visible: Callable[[str], bool]) -> Suggestion:

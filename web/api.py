@@ -261,8 +261,9 @@ def labels(
 def classify_text(
     classifier: ClassifierDep, service: ServiceDep, viewer: ViewerDep, body: ClassifyRequest
 ) -> PredictionOut:
-    [prediction] = classifier.predict_texts(body.field, [body.text])
-    return PredictionOut(**vars(classify.for_viewer(prediction, service.visibility(viewer))))
+    is_visible = service.visibility(viewer)
+    [prediction] = classifier.predict_texts(body.field, [body.text], is_visible=is_visible)
+    return PredictionOut(**vars(prediction))
 
 
 @router.get("/suggestions", response_model=list[SuggestionOut], summary="标签建议（待审核）")

@@ -414,15 +414,17 @@ def classify_command(
         return
     texts = _classify_inputs(text, file, batch)
     usable = [t for t in texts if t.strip()]
-    predictions = iter(classifier.predict_texts(field_name, usable) if usable else [])
     is_visible = _visibility(classifier.library)
+    predictions = iter(
+        classifier.predict_texts(field_name, usable, is_visible=is_visible) if usable else []
+    )
     for item in texts:
         if not item.strip():
             _print_json({"error": {"code": "invalid_query", "message": "空行：没有要分类的文本"}})
         elif as_json or batch is not None:
-            _print_json(vars(classify.for_viewer(next(predictions), is_visible)))
+            _print_json(vars(next(predictions)))
         else:
-            _print_prediction(classify.for_viewer(next(predictions), is_visible))
+            _print_prediction(next(predictions))
 
 
 def _classify_inputs(text: str | None, file: Path | None, batch: Path | None) -> list[str]:

@@ -1,6 +1,7 @@
 """Bounded loopback load test of the service: several concurrent clients send a fixed number of
-mixed requests (search, facets, document pages, similar cases) within a time limit, and the run
-prints p50/p99 latency, throughput and the error count. Traffic goes to 127.0.0.1 only.
+mixed requests (search, facets, document pages, similar cases) within a time limit, as a reader
+key (so every request goes through the access checks), and the run prints p50/p99 latency,
+throughput and the error count. Traffic goes to 127.0.0.1 only.
 
     python bench/load.py [--clients 8] [--requests 2000] [--max-seconds 60] [--embedder hash]
 """
@@ -25,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 import httpx  # noqa: E402
 
 from kb import catalog  # noqa: E402
-from kb.access import LOCAL  # noqa: E402
+from kb.keys import KeyStore  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_http", HERE / "http.py")
 bench_http = importlib.util.module_from_spec(_spec)
@@ -50,14 +51,17 @@ def requests_plan(doc_ids: list[str], count: int) -> list[tuple[str, dict]]:
     return plan
 
 
-def run_load(base: str, plan: list[tuple[str, dict]], clients: int, budget: float) -> dict:
+def run_load(
+    base: str, plan: list[tuple[str, dict]], clients: int, budget: float, key: str
+) -> dict:
     counter, lock = itertools.count(), threading.Lock()
     seconds: list[float] = []
     errors = {"count": 0}
     deadline = time.monotonic() + budget
 
     def worker() -> None:
-        with httpx.Client(base_url=base, trust_env=False, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=base, trust_env=False, timeout=60, headers=headers) as client:
             while time.monotonic() <= deadline:
                 with lock:
                     index = next(counter)
@@ -101,17 +105,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp) / "index"
         library = bench_http.prepare_library(data_dir, args.embedder, bench_http.CORPUS)
+        key = KeyStore(library.settings.keys_path).add(f"bench-{time.time_ns()}", "reader")
+        reader = KeyStore(library.settings.keys_path).find(key).principal()
         doc_ids = [
-            d.doc_id for d in catalog.list_documents(library, limit=100, viewer=LOCAL).documents
+            d.doc_id for d in catalog.list_documents(library, limit=100, viewer=reader).documents
         ]
         log_path = Path(tmp) / "server.log"
         with log_path.open("w") as log:
             process, base = bench_http.start_server(data_dir, args.embedder, bench_http.CORPUS, log)
             try:
                 bench_http.wait_for_health(process, base, log_path)
-                result = run_load(
-                    base, requests_plan(doc_ids, args.requests), args.clients, args.max_seconds
-                )
+                plan = requests_plan(doc_ids, args.requests)
+                result = run_load(base, plan, args.clients, args.max_seconds, key)
             finally:
                 bench_http.stop_server(process)
     latency = result["latency_ms"]

@@ -42,6 +42,8 @@ class Document(SQLModel, table=True):
 class Chunk(SQLModel, table=True):
     """A passage of a document: original text, heading path, offsets, tokens and vector."""
 
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused: indexes keep them
+
     id: int | None = Field(default=None, primary_key=True)
     doc_id: str = Field(foreign_key="document.id", index=True)
     ordinal: int

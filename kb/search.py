@@ -264,7 +264,11 @@ class SearchService:
         width = self.settings.snippet_chars
         hits = []
         for found in page:
-            group = [(cid, score) for cid, score in found if cid in chunks]
+            group = [
+                (cid, score)
+                for cid, score in found
+                if cid in chunks and chunks[cid].doc_id == snap.chunk_doc.get(cid)
+            ]
             if not group:
                 continue  # replaced by an ingest in another process since the index was read
             best_id, best_score = group[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from kb.config import Settings
 from kb.keys import KeyStore
 from kb.library import Library
 from kb.search import SearchService
+from tests.pg import TemporaryPostgres
 from web.app import create_app
 
 DATA = Path(__file__).parent / "data"
@@ -42,9 +45,31 @@ def api_client(settings: Settings, role: str | None = "admin", **options) -> Tes
     return client
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[TemporaryPostgres]:
+    """One PostgreSQL server for the whole run, started the first time a test asks for it (in
+    its own folder: the server's user cannot enter pytest's private temporary folders)."""
+    folder = Path(tempfile.mkdtemp(prefix="kb-pg-"))
+    server = TemporaryPostgres(folder).start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "index", embedder="hash")
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite in the data dir) unless a module parametrizes it with "postgresql"."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres").new_database()
+    return None
+
+
+BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return Settings(data_dir=tmp_path / "index", embedder="hash", database_url=database_url)
 
 
 @pytest.fixture

@@ -47,7 +47,8 @@ ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 413, 415, 422, 5
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 
 MAX_UPLOAD_FILES = 50
-MAX_ID = 2**62  # ids beyond this cannot exist (SQLite integers are 64-bit)
+MAX_ID = 2**31 - 1  # row ids are 32-bit integers in PostgreSQL: larger ones cannot exist
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 FilterParam = Annotated[
     list[str] | None,
     Query(description="筛选，可重复：`field:value`，如 `industry:制造业`、`date>=2022-01-01`"),
@@ -290,7 +291,7 @@ def decide_suggestion(
     classifier: ClassifierDep,
     service: ServiceDep,
     editor: EditorDep,
-    suggestion_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
+    suggestion_id: RowId,
     decision: Literal["accept", "reject"],
 ) -> SuggestionOut:
     is_visible = service.visibility(editor)

@@ -13,7 +13,7 @@ from kb import catalog, store, suggestions
 from kb.highlight import find_spans, mark
 from kb.packs import DEFAULT_OUTLINE
 from kb.similar import similar_documents
-from web.api import decide, receive_uploads
+from web.api import RowId, decide, receive_uploads
 from web.auth import EditorDep, ViewerDep
 from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep
 from web.templating import local_path, query_string, render
@@ -148,7 +148,7 @@ def review_decision(
     classifier: ClassifierDep,
     service: ServiceDep,
     editor: EditorDep,
-    suggestion_id: int,
+    suggestion_id: RowId,
     decision: Literal["accept", "reject"],
     back: Annotated[str, Form()] = "/review",
 ) -> RedirectResponse:

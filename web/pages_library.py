@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from kb import catalog, packs, store, templates
+from web.api import MAX_ID, RowId
 from web.auth import EditorDep, ViewerDep
 from web.deps import LibraryDep, ServiceDep
 from web.templating import local_path, render
@@ -74,7 +75,7 @@ def pack_create(
 
 @router.get("/packs/{pack_id}", response_class=HTMLResponse)
 def pack_page(
-    request: Request, library: LibraryDep, viewer: ViewerDep, pack_id: int
+    request: Request, library: LibraryDep, viewer: ViewerDep, pack_id: RowId
 ) -> HTMLResponse:
     pack, items = packs.load_pack(library, pack_id, viewer=viewer)
     titles = {i.doc_id: catalog.get_document(library, i.doc_id, viewer=viewer).title for i in items}
@@ -85,10 +86,10 @@ def pack_page(
 def pack_add(
     library: LibraryDep,
     editor: EditorDep,
-    pack_id: Annotated[int, Form()],
+    pack_id: Annotated[int, Form(ge=1, le=MAX_ID)],
     doc_id: Annotated[str, Form()],
     section: Annotated[str, Form()],
-    chunk_id: Annotated[int | None, Form()] = None,
+    chunk_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
     note: Annotated[str, Form(max_length=5000)] = "",
     back: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
@@ -108,8 +109,8 @@ def pack_add(
 def pack_move(
     library: LibraryDep,
     editor: EditorDep,
-    pack_id: int,
-    item_id: int,
+    pack_id: RowId,
+    item_id: RowId,
     direction: Literal["up", "down"],
 ) -> RedirectResponse:
     _, items = packs.load_pack(library, pack_id, viewer=editor)

@@ -16,8 +16,10 @@ from fastapi.testclient import TestClient
 from ingest.pipeline import ingest_paths
 from kb.config import Settings
 from kb.library import Library
-from tests.conftest import api_client
+from tests.conftest import BOTH_DATABASES, api_client
 from tests.web.conftest import HIT_FIELDS
+
+pytestmark = BOTH_DATABASES  # the API suite runs on SQLite and on a real PostgreSQL
 
 ALL_DOCS = {"CASE-T-001", "CASE-T-002", "SOP-T-001", "LES-T-001"}
 AUTO_TITLE = "华东某汽车零部件企业供应链降本项目"

@@ -5,7 +5,9 @@ import io
 import docx
 import pytest
 
-from tests.conftest import api_client
+from tests.conftest import BOTH_DATABASES, api_client
+
+pytestmark = BOTH_DATABASES  # the API suite runs on SQLite and on a real PostgreSQL
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -637,6 +638,9 @@ def serve(
     corpus: Annotated[
         Path, typer.Option("--corpus", help="数据目录为空时先导入的文件夹")
     ] = BUNDLED_CORPUS,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=32, help="工作进程数（共享同一个库）")
+    ] = 1,
 ) -> None:
     """启动 Web 服务（检索页面 + JSON API）；数据目录为空时先导入样例库。"""
     import uvicorn
@@ -655,7 +659,13 @@ def serve(
     err.print(
         f"检索页面：http://{host}:{port}/    API 文档：http://{host}:{port}/docs", highlight=False
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    os.environ.update(KB_DATA_DIR=str(settings.data_dir), KB_EMBEDDER=settings.embedder)
+    uvicorn.run(
+        "web.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info"
+    )
 
 
 def run() -> None:

@@ -44,11 +44,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: Path, corpus: Path) -> Iterator[ServerURL]:
-    """A `kb serve` process over data_dir (ingesting corpus first when empty); its base URL,
-    with an admin key in `.admin_key`."""
+def running_server(
+    data_dir: Path, corpus: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[ServerURL]:
+    """A `kb serve` process over data_dir (ingesting corpus first when empty), with more serve
+    options and environment variables if given; its base URL, with an admin key in
+    `.admin_key`."""
     port = free_port()
-    env = process_env()
+    env = {**process_env(), **(env or {})}
     command = [
         str(KB),
         "--data-dir",
@@ -60,6 +63,7 @@ def running_server(data_dir: Path, corpus: Path) -> Iterator[ServerURL]:
         str(port),
         "--corpus",
         str(corpus),
+        *options,
     ]
     data_dir.mkdir(parents=True, exist_ok=True)
     keys = KeyStore(data_dir / "keys.json")

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(1000, ge=1, description="longest accepted query")
     max_k: int = Field(100, ge=1, description="largest accepted k")
     max_file_mb: float = Field(50.0, gt=0, description="larger files are refused at ingest")
+    ann_threshold: int = Field(
+        50_000, ge=1, description="from this many chunks on, vectors are searched with HNSW"
+    )
+    ef_search: int = Field(96, ge=8, description="HNSW search breadth (recall against speed)")
     snippet_chars: int = Field(160, ge=20, description="length of a hit's snippet")
     suggest_fields: list[str] = Field(
         default_factory=lambda: ["industry", "service_type"],

@@ -18,9 +18,9 @@ from kb.errors import IndexMismatchError, IndexMissingError
 from kb.lexical import LexicalIndex
 from kb.vectors import VectorIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: vectors as a memory-mapped matrix plus an optional HNSW graph
 MANIFEST = "manifest.json"
-VECTORS_FILE = "vectors.faiss"
+VECTORS_DIR = "vectors"
 LEXICAL_DIR = "bm25"
 KEEP_GENERATIONS = 2
 
@@ -62,7 +62,7 @@ def save_generation(
     """Write both indexes to a new generation folder and switch the manifest to it."""
     generation = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = Path(tempfile.mkdtemp(dir=data_dir, prefix=".build-"))
-    vectors.save(tmp / VECTORS_FILE)
+    vectors.save(tmp / VECTORS_DIR)
     lexical.save(tmp / LEXICAL_DIR)
     os.replace(tmp, data_dir / generation)
     manifest.generation = generation
@@ -84,7 +84,9 @@ def _drop_old_generations(data_dir: Path, keep: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def load_generation(data_dir: Path, embedder_id: str) -> tuple[Manifest, LexicalIndex, VectorIndex]:
+def load_generation(
+    data_dir: Path, embedder_id: str, ef_search: int = 96
+) -> tuple[Manifest, LexicalIndex, VectorIndex]:
     """Open the current indexes, refusing ones built for another embedder or format."""
     manifest = read_manifest(data_dir)
     if manifest is None:
@@ -100,5 +102,5 @@ def load_generation(data_dir: Path, embedder_id: str) -> tuple[Manifest, Lexical
         )
     folder = data_dir / manifest.generation
     lexical = LexicalIndex.load(folder / LEXICAL_DIR)
-    vectors = VectorIndex.load(folder / VECTORS_FILE)
+    vectors = VectorIndex.load(folder / VECTORS_DIR, ef_search=ef_search)
     return manifest, lexical, vectors

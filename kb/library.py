@@ -16,7 +16,7 @@ from kb import store
 from kb.config import Settings
 from kb.embed import Embedder, load_embedder
 from kb.errors import IndexMismatchError
-from kb.indexfiles import Manifest, read_manifest, save_generation
+from kb.indexfiles import FORMAT_VERSION, Manifest, read_manifest, save_generation
 from kb.lexical import LexicalIndex
 from kb.progress import Reporter, SilentReporter
 from kb.text import TextPipeline
@@ -99,7 +99,9 @@ class Library:
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         )
         lexical = LexicalIndex.build(ids, tokens)
-        vector_index = VectorIndex.build(np.asarray(ids, dtype=np.int64), matrix, dim)
+        vector_index = VectorIndex.build(
+            np.asarray(ids, dtype=np.int64), matrix, graph_from=self.settings.ann_threshold
+        )
         saved = save_generation(self.data_dir, manifest, lexical, vector_index)
         with self.session() as session:
             store.set_info(session, key=DIRTY_KEY, value="")
@@ -122,7 +124,11 @@ class Library:
             handle.close()
 
     def is_dirty(self) -> bool:
-        """True when documents changed after the last index build (e.g. an ingest was killed)."""
+        """True when documents changed after the last index build (e.g. an ingest was killed),
+        or the index on disk has an older format (rebuilt from the database, no re-embedding)."""
+        manifest = self.manifest()
+        if manifest is not None and manifest.format_version != FORMAT_VERSION:
+            return True
         with self.session() as session:
             return bool(store.get_info(session, key=DIRTY_KEY))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +15,7 @@ import numpy as np
 from kb import store
 from kb.access import Principal
 from kb.errors import InvalidQueryError
+from kb.facets import FacetTable
 from kb.filters import Filter, document_matches, parse_filters
 from kb.fusion import convex_fusion, rrf_fusion
 from kb.highlight import snippet
@@ -58,8 +59,9 @@ class _Snapshot:
     doc_chunks: dict[str, list[int]]
     doc_codes: dict[str, int]
     row_code: np.ndarray
+    facet_table: FacetTable
     visible_by_scope: dict[tuple, set[str]] = field(default_factory=dict)
-    rows_by_scope: dict[tuple, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    rows_by_scope: dict[tuple, np.ndarray] = field(default_factory=dict)
 
     def visible(self, viewer: Principal) -> set[str] | None:
         """The documents a principal may see; None when it sees every document."""
@@ -95,7 +97,7 @@ class SearchService:
     def _load(self) -> _Snapshot:
         self.library.recover()
         manifest, lexical, vectors = load_generation(
-            self.library.data_dir, self.library.embedder.id
+            self.library.data_dir, self.library.embedder.id, self.settings.ef_search
         )
         with self.library.session() as session:
             docs = {d.id: d for d in store.list_documents(session)}
@@ -110,8 +112,18 @@ class SearchService:
             dtype=np.int64,
             count=len(lexical.ids),
         )
+        table = FacetTable([meta[d] for d in docs], self.settings.facet_fields)
         return _Snapshot(
-            manifest, lexical, vectors, docs, meta, chunk_doc, doc_chunks, doc_codes, row_code
+            manifest,
+            lexical,
+            vectors,
+            docs,
+            meta,
+            chunk_doc,
+            doc_chunks,
+            doc_codes,
+            row_code,
+            table,
         )
 
     def visibility(self, viewer: Principal) -> Callable[[str], bool]:
@@ -150,8 +162,9 @@ class SearchService:
 
     def allowed_rows(
         self, snap: _Snapshot, filters: list[Filter], viewer: Principal
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """(row mask for BM25, chunk ids for FAISS) of visible documents passing the filters."""
+    ) -> np.ndarray | None:
+        """The row mask (rows of both indexes) of visible documents passing the filters; None
+        when every row is allowed."""
         if not filters:
             if viewer.sees_everything:
                 return None
@@ -161,10 +174,9 @@ class SearchService:
         return self._rows(snap, self.matching_documents(snap, filters, viewer))
 
     @staticmethod
-    def _rows(snap: _Snapshot, docs: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _rows(snap: _Snapshot, docs: set[str]) -> np.ndarray:
         codes = np.fromiter((snap.doc_codes[d] for d in docs), dtype=np.int64, count=len(docs))
-        mask = np.isin(snap.row_code, codes)
-        return mask, snap.lexical.ids[mask]
+        return np.isin(snap.row_code, codes)
 
     def candidates(
         self,
@@ -175,21 +187,22 @@ class SearchService:
         n: int,
         filters: list[Filter],
         viewer: Principal,
-    ) -> tuple[list[tuple[int, float]], set[int]]:
-        """Fused (chunk id, score) candidates, best first, and the matching chunk ids: every
-        visible chunk sharing a term with the query plus the dense candidates."""
+    ) -> tuple[list[tuple[int, float]], np.ndarray]:
+        """Fused (chunk id, score) candidates, best first, and the rows of the matching chunks:
+        every visible chunk sharing a term with the query plus the dense candidates."""
         allowed = self.allowed_rows(snap, filters, viewer)
         lexical: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
-        matched: set[int] = set()
+        matched = [np.zeros(0, dtype=np.int64)]
         if mode in ("hybrid", "lexical"):
             tokens = self.library.text.query_tokens(query)
-            lexical, lexical_matches = snap.lexical.top(tokens, n, allowed[0] if allowed else None)
-            matched.update(lexical_matches.tolist())
+            lexical, lexical_rows = snap.lexical.top(tokens, n, allowed)
+            matched.append(lexical_rows)
         if mode in ("hybrid", "dense"):
             vector = self.library.embedder.embed_query(query)
-            dense = snap.vectors.search(vector, n, allowed[1] if allowed else None)
-            matched.update(chunk_id for chunk_id, _ in dense)
+            dense = snap.vectors.search(vector, n, allowed)
+            matched.append(snap.vectors.rows_of(np.asarray([c for c, _ in dense], dtype=np.int64)))
+        matched = np.concatenate(matched)
         if mode != "hybrid":
             return lexical or dense, matched
         weights = (self.settings.lexical_weight, self.settings.dense_weight)
@@ -217,7 +230,7 @@ class SearchService:
         ranked, matched = self.candidates(
             snap, query, mode=mode, n=n, filters=parsed, viewer=viewer
         )
-        facets = self.facets(snap, {snap.chunk_doc[c] for c in matched})
+        facets = snap.facet_table.counts(np.unique(snap.row_code[matched]))
         groups = self._group(snap, ranked) if by_doc else [[item] for item in ranked]
         page = groups[offset : offset + k]
         hits = self._hits(snap, query, page, by_doc)
@@ -238,21 +251,9 @@ class SearchService:
     ) -> dict[str, dict[str, int]]:
         """Facet counts over every visible document of the library that passes the filters."""
         snap = self.snapshot()
-        return self.facets(snap, self.matching_documents(snap, parse_filters(filters), viewer))
-
-    def facets(self, snap: _Snapshot, doc_ids: set[str]) -> dict[str, dict[str, int]]:
-        """Per facet field, how many matching documents carry each value."""
-        out: dict[str, dict[str, int]] = {}
-        for name in self.settings.facet_fields:
-            counts: Counter[str] = Counter()
-            for doc_id in doc_ids:
-                value = snap.meta.get(doc_id, {}).get(name)
-                for item in value if isinstance(value, list) else [value]:
-                    if item not in (None, ""):
-                        counts[str(item)] += 1
-            if counts:
-                out[name] = dict(counts.most_common())
-        return out
+        docs = self.matching_documents(snap, parse_filters(filters), viewer)
+        codes = np.fromiter((snap.doc_codes[d] for d in docs), dtype=np.int64, count=len(docs))
+        return snap.facet_table.counts(codes)
 
     def _hits(
         self, snap: _Snapshot, query: str, page: list[list[tuple[int, float]]], by_doc: bool

@@ -49,7 +49,7 @@ def similar_documents(
     centroid = vectors.mean(axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
     allowed = service.allowed_rows(snap, [], viewer)
-    near = snap.vectors.search(centroid, CANDIDATE_CHUNKS, allowed[1] if allowed else None)
+    near = snap.vectors.search(centroid, CANDIDATE_CHUNKS, allowed)
     candidates = list(
         dict.fromkeys(snap.chunk_doc[c] for c, _ in near if snap.chunk_doc[c] != doc_id)
     )

@@ -1,4 +1,5 @@
-"""FAISS vector index with 64-bit ids equal to chunk ids (exact inner product)."""
+"""Vector search over chunk vectors: an exact inner-product scan of a memory-mapped matrix, plus an
+HNSW graph (FAISS) once a library is large enough; rows are in ascending chunk id order."""
 
 from __future__ import annotations
 
@@ -8,60 +9,125 @@ import faiss
 import numpy as np
 
 MIN_SIMILARITY = 1e-6  # a neighbour sharing nothing with the query is no candidate
+IDS_FILE = "ids.npy"
+MATRIX_FILE = "matrix.npy"
+GRAPH_FILE = "hnsw.faiss"
+EXACT_BELOW = 0.05  # filters keeping fewer rows than this share are searched exactly
 
 
 class VectorIndex:
-    """Nearest chunks of a query vector, optionally restricted to a set of chunk ids."""
+    """Nearest chunks of a query vector, optionally restricted to a row mask."""
 
-    def __init__(self, index: faiss.Index) -> None:
-        self._index = index
-
-    @classmethod
-    def build(cls, ids: np.ndarray, vectors: np.ndarray, dim: int) -> VectorIndex:
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        if len(ids):
-            index.add_with_ids(
-                np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64)
-            )
-        return cls(index)
-
-    def save(self, path: Path) -> None:
-        faiss.write_index(self._index, str(path))
+    def __init__(
+        self, ids: np.ndarray, matrix: np.ndarray, graph: faiss.Index | None, ef_search: int
+    ) -> None:
+        self._ids = ids
+        self._matrix = matrix
+        self._graph = graph
+        self.ef_search = ef_search
 
     @classmethod
-    def load(cls, path: Path) -> VectorIndex:
-        return cls(faiss.read_index(str(path)))
+    def build(
+        cls,
+        ids: np.ndarray,
+        matrix: np.ndarray,
+        *,
+        graph_from: int,
+        m: int = 32,
+        ef_construction: int = 80,
+        ef_search: int = 96,
+    ) -> VectorIndex:
+        """Exact search only, or with an HNSW graph when there are at least `graph_from` rows."""
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        graph = None
+        if len(ids) >= graph_from and len(ids):
+            graph = faiss.IndexHNSWFlat(matrix.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+            graph.hnsw.efConstruction = ef_construction
+            graph.add(matrix)
+        return cls(ids.astype(np.int64), matrix, graph, ef_search)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / IDS_FILE, self._ids)
+        np.save(folder / MATRIX_FILE, self._matrix)
+        if self._graph is not None:
+            faiss.write_index(self._graph, str(folder / GRAPH_FILE))
+
+    @classmethod
+    def load(cls, folder: Path, ef_search: int = 96) -> VectorIndex:
+        """The matrix is memory-mapped: processes serving one library share its pages."""
+        graph_path = folder / GRAPH_FILE
+        graph = faiss.read_index(str(graph_path)) if graph_path.exists() else None
+        matrix = np.load(folder / MATRIX_FILE, mmap_mode="r")
+        return cls(np.load(folder / IDS_FILE), matrix, graph, ef_search)
 
     @property
     def dim(self) -> int:
-        return int(self._index.d)
+        return int(self._matrix.shape[1])
+
+    @property
+    def approximate(self) -> bool:
+        return self._graph is not None
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return len(self._ids)
 
     def ids(self) -> np.ndarray:
-        """The chunk ids held by the index."""
-        return faiss.vector_to_array(self._index.id_map)
+        """The chunk ids held by the index, in row order."""
+        return self._ids
+
+    def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self._ids, chunk_ids)
 
     def vector(self, chunk_id: int) -> np.ndarray:
-        return self._index.reconstruct(int(chunk_id))
+        return np.asarray(self._matrix[int(self.rows_of(np.asarray([chunk_id]))[0])])
 
     def search(
-        self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
-        """(chunk id, inner product) of the k nearest chunks."""
+        """(chunk id, inner product) of the k nearest rows, among `allowed` rows if given."""
         if len(self) == 0 or k <= 0:
             return []
-        params = None
-        if allowed_ids is not None:
-            if len(allowed_ids) == 0:
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        if allowed is None:
+            rows, scores = self._nearest(query, k, None)
+        else:
+            count = int(allowed.sum())
+            if count == 0:
                 return []
-            selector = faiss.IDSelectorBatch(allowed_ids.astype(np.int64))
-            params = faiss.SearchParameters(sel=selector)
-        k = min(k, len(self))
-        scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+            if self._graph is None or count < EXACT_BELOW * len(self):
+                rows, scores = self._exact_subset(query, k, np.flatnonzero(allowed))
+            else:
+                rows, scores = self._nearest(query, k, allowed, share=count / len(self))
         return [
-            (int(i), float(s))
-            for i, s in zip(ids[0], scores[0], strict=True)
-            if i != -1 and s > MIN_SIMILARITY
+            (int(self._ids[r]), float(s))
+            for r, s in zip(rows, scores, strict=True)
+            if r >= 0 and s > MIN_SIMILARITY
         ]
+
+    def _nearest(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None, share: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, len(self))
+        if self._graph is None:
+            return _top(self._matrix @ query, k)
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(self.ef_search, k, int(min(4 * k / share, 1024)))
+        bitmap = np.packbits(allowed, bitorder="little") if allowed is not None else None
+        if bitmap is not None:
+            params.sel = faiss.IDSelectorBitmap(bitmap)  # `bitmap` outlives the search
+        scores, rows = self._graph.search(query.reshape(1, -1), k, params=params)
+        return rows[0], scores[0]
+
+    def _exact_subset(
+        self, query: np.ndarray, k: int, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        best, scores = _top(self._matrix[rows] @ query, min(k, len(rows)))
+        return rows[best], scores
+
+
+def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and values of the k largest scores, best first."""
+    best = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return best, scores[best]

@@ -22,7 +22,7 @@ def test_missing_vectors_broken_index_and_leftovers_are_found_and_repaired(inges
         session.add(chunk)
         session.commit()
     manifest = read_manifest(ingested.data_dir)
-    (ingested.data_dir / manifest.generation / "vectors.faiss").write_bytes(b"not a faiss file")
+    (ingested.data_dir / manifest.generation / "vectors" / "matrix.npy").write_bytes(b"broken")
     (ingested.data_dir / ".build-crashed").mkdir()
     found = levels(doctor.check(ingested))
     assert (

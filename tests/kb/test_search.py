@@ -107,10 +107,14 @@ def test_index_of_another_embedder_is_refused_with_rebuild_hint(ingested, settin
 
 def test_manifest_names_files_and_counts(ingested):
     manifest = json.loads((ingested.data_dir / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["format_version"] == 1 and manifest["embedder"] == "hash:256"
+    assert manifest["format_version"] == 2 and manifest["embedder"] == "hash:256"
     assert manifest["documents"] == 4 and manifest["chunks"] > 4
     folder = ingested.data_dir / manifest["generation"]
-    assert (folder / "vectors.faiss").is_file() and (folder / "bm25" / "chunk_ids.npy").is_file()
+    assert (folder / "vectors" / "matrix.npy").is_file() and (
+        folder / "vectors" / "ids.npy"
+    ).is_file()
+    assert not (folder / "vectors" / "hnsw.faiss").exists()  # small libraries: exact search
+    assert (folder / "bm25" / "chunk_ids.npy").is_file()
 
 
 def test_empty_library_says_to_ingest(library):

@@ -77,3 +77,9 @@ class PermissionDeniedError(KBError):
     """The caller's role does not allow the operation."""
 
     code = "forbidden"
+
+
+class DatabaseUnavailableError(KBError):
+    """The configured database cannot be used (missing driver, unreachable server)."""
+
+    code = "database_unavailable"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
+from kb.errors import DatabaseUnavailableError
 from kb.models import (
     Chunk,
     Document,
@@ -23,7 +25,13 @@ from kb.models import (
 def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""
     is_sqlite = url.startswith("sqlite")
-    engine = create_engine(url, connect_args={"timeout": 30} if is_sqlite else {})
+    try:
+        engine = create_engine(url, connect_args={"timeout": 30} if is_sqlite else {})
+    except (ImportError, NoSuchModuleError, ArgumentError) as exc:
+        raise DatabaseUnavailableError(
+            f"无法使用数据库 {_safe_url(url)}（{exc}）：PostgreSQL 需要 pip install -e '.[pg]'，"
+            "地址写成 postgresql+psycopg://用户:密码@主机/库名"
+        ) from exc
     if is_sqlite:
 
         @event.listens_for(engine, "connect")
@@ -34,8 +42,21 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-    SQLModel.metadata.create_all(engine)
+    try:
+        SQLModel.metadata.create_all(engine)
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(
+            f"连接不上数据库 {_safe_url(url)}：{str(exc.orig).strip()[:200]}；请检查地址和服务器"
+        ) from exc
     return engine
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(无法解析的地址)"
 
 
 def get_document(session: Session, *, doc_id: str) -> Document | None:

@@ -8,6 +8,9 @@ import pytest
 
 from ingest.pipeline import ingest_paths
 from kb.access import LOCAL
+from kb.config import Settings
+from kb.errors import DatabaseUnavailableError
+from kb.library import Library
 from kb.search import SearchService
 from tests.conftest import api_client
 
@@ -95,3 +98,18 @@ def test_a_zip_bomb_like_docx_is_refused_cleanly(ingested, tmp_path):
         archive.writestr("word/document.xml", "<w:document>not closed")
     report = ingest_paths(ingested, [path.parent])
     assert report.results[0].status == "failed" and "DOCX" in report.results[0].message
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql+psycopg://kb:hunter2@127.0.0.1:1/kb", "连接不上数据库"),
+        ("mysql://kb:hunter2@localhost/kb", "pip install -e '.[pg]'"),
+        ("not a database url", "无法使用数据库"),
+    ],
+)
+def test_an_unusable_database_url_is_a_clear_error_without_the_password(tmp_path, url, says):
+    settings = Settings(data_dir=tmp_path / "index", embedder="hash", database_url=url)
+    with pytest.raises(DatabaseUnavailableError) as raised:
+        Library(settings).session().__enter__()
+    assert says in raised.value.message and "hunter2" not in raised.value.message

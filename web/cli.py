@@ -90,7 +90,7 @@ def _print_json(data: Any) -> None:
 
 
 def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
-    err.print(f"[red]错误：[/red]{message}", highlight=False)
+    err.print(f"[red]错误：[/red]{escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -673,12 +673,14 @@ def run() -> None:
     try:
         code = app(standalone_mode=False)
     except KBError as exc:
-        err.print(f"[red]错误：[/red]{exc.message}", highlight=False)
+        err.print(f"[red]错误：[/red]{escape(exc.message)}", highlight=False)
         sys.exit(EXIT_USER_ERROR)
     except ValidationError as exc:
         problem = exc.errors()[0]
         name = "KB_" + str(problem["loc"][0]).upper() if problem["loc"] else "设置"
-        err.print(f"[red]设置有误：[/red]{name}：{problem['msg']}", highlight=False)
+        err.print(
+            f"[red]设置有误：[/red]{escape(name)}：{escape(str(problem['msg']))}", highlight=False
+        )
         sys.exit(EXIT_USER_ERROR)
     except TyperException as exc:
         exc.show()

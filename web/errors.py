@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from kb.errors import (
     AuthenticationError,
+    DatabaseUnavailableError,
     DocumentError,
     EmbedderUnavailableError,
     IndexMismatchError,
@@ -37,6 +38,7 @@ STATUS = [
     (IndexMissingError, 503),
     (IndexMismatchError, 503),
     (EmbedderUnavailableError, 503),
+    (DatabaseUnavailableError, 503),
 ]
 
 

@@ -3,8 +3,11 @@ file in its own transaction, prune vanished files, rebuild the indexes once."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -63,9 +66,10 @@ class IngestReport:
 
 
 STORE_EVERY = 256  # passages embedded before their documents are committed
+QUEUE_FILES = 64  # prepared files waiting for the embedder (bounds memory)
 
 
-def _groups(prepared: list, size: int) -> Iterator[list]:
+def _groups(prepared: Iterable, size: int) -> Iterator[list]:
     """Consecutive files whose passages add up to about `size`, so that work is committed as
     it goes (a crash loses at most one group) while embedding still runs in large batches."""
     group: list = []
@@ -116,8 +120,7 @@ class Ingestor:
         started = time.perf_counter()
         files, problems = discover(paths)
         self.report.results.extend(problems)
-        prepared = self._prepare_all(files)
-        changed = self._store_all(prepared)
+        changed = self._prepare_and_store(files)
         if prune:
             changed += self._prune([p.resolve() for p in paths if p.is_dir()])
         if changed or self.library.manifest() is None or self.library.is_dirty():
@@ -128,36 +131,60 @@ class Ingestor:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _prepare_all(self, files: list[Path]) -> list[tuple[PreparedDocument, bool]]:
-        prepared: list[tuple[PreparedDocument, bool]] = []
-        with (
-            self.library.reporter.task("读取文件", len(files)) as advance,
-            self.library.session() as session,
-        ):
-            for path in files:
+    def _prepare_and_store(self, files: list[Path]) -> int:
+        """Read, clean, segment and chunk files in a thread while this one embeds and commits
+        the previous group: segmentation stays off the embedding's path, and memory holds a few
+        groups, not the whole batch. How many documents were stored."""
+        ready: queue.Queue = queue.Queue(maxsize=QUEUE_FILES)
+        failure: list[BaseException] = []
+        stop = threading.Event()
+        with self.library.reporter.task("导入文件", len(files)) as advance:
+
+            def produce() -> None:
                 try:
-                    item = self._prepare(session, path)
-                except (UnsupportedFileError, NoTextError) as exc:
-                    self.report.results.append(
-                        FileResult(str(path), "skipped", message=exc.message)
-                    )
-                    item = None
-                except KBError as exc:
-                    self.report.results.append(FileResult(str(path), "failed", message=exc.message))
-                    item = None
-                except OSError as exc:
-                    message = f"{path.name}：无法读取（{exc.strerror or exc}）"
-                    self.report.results.append(FileResult(str(path), "failed", message=message))
-                    item = None
-                except Exception as exc:  # a reader library failing on a malformed file
-                    logger.warning("unexpected error reading %s", path, exc_info=True)
-                    message = f"{path.name}：文件无法解析（{type(exc).__name__}: {exc}）"
-                    self.report.results.append(FileResult(str(path), "failed", message=message))
-                    item = None
-                if item:
-                    prepared.append(item)
-                advance()
-        return prepared
+                    with self.library.session() as session:
+                        for path in files:
+                            if stop.is_set():
+                                return
+                            item = self._prepare_reporting(session, path)
+                            if item:
+                                ready.put(item)
+                            else:
+                                advance()
+                except BaseException as exc:  # handed to the consuming thread
+                    failure.append(exc)
+                finally:
+                    ready.put(None)
+
+            reader = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+            reader.start()
+            try:
+                stored = self._store_all(iter(ready.get, None), advance)
+            finally:
+                stop.set()
+                while reader.is_alive():  # unblock a reader waiting on a full queue
+                    with contextlib.suppress(queue.Empty):
+                        ready.get(timeout=0.1)
+        if failure:
+            raise failure[0]
+        return stored
+
+    def _prepare_reporting(self, session, path: Path) -> tuple[PreparedDocument, bool] | None:
+        """`_prepare`, with a file that cannot be read recorded in the report instead."""
+        try:
+            return self._prepare(session, path)
+        except (UnsupportedFileError, NoTextError) as exc:
+            self.report.results.append(FileResult(str(path), "skipped", message=exc.message))
+        except KBError as exc:
+            self.report.results.append(FileResult(str(path), "failed", message=exc.message))
+        except OSError as exc:
+            message = f"{path.name}：无法读取（{exc.strerror or exc}）"
+            self.report.results.append(FileResult(str(path), "failed", message=message))
+        except Exception as exc:  # a reader library failing on a malformed file
+            logger.warning("unexpected error reading %s", path, exc_info=True)
+            message = f"{path.name}：文件无法解析（{type(exc).__name__}: {exc}）"
+            self.report.results.append(FileResult(str(path), "failed", message=message))
+        return None
 
     def _prepare(self, session, path: Path) -> tuple[PreparedDocument, bool] | None:
         check_supported(path)
@@ -220,26 +247,29 @@ class Ingestor:
             doc_id = f"{doc_id}-{file_digest(str(path).encode(), b'')[:6]}"
         return doc_id
 
-    def _store_all(self, prepared: list[tuple[PreparedDocument, bool]]) -> int:
-        if not prepared:
-            return 0
-        with self.library.session() as session:
-            self.library.check_stored_vectors(session)
-            session.commit()
-        total = sum(len(item.passages) for item, _ in prepared)
-        settings = self.settings
-        with self.library.reporter.task("嵌入", total) as advance:
-            for group in _groups(prepared, STORE_EVERY):
-                passages = [p for item, _ in group for p in item.passages]
-                vectors = self.library.embedder.embed_passages(
-                    passages, batch_size=settings.embed_batch_size, progress=advance
-                )
-                offset = 0
-                for item, existed in group:
-                    count = len(item.chunks)
-                    self._store_one(item, existed, vectors[offset : offset + count])
-                    offset += count
-        return len(prepared)
+    def _store_all(self, prepared: Iterator[tuple[PreparedDocument, bool]], advance) -> int:
+        """Embed prepared documents in groups of about STORE_EVERY passages, committing each
+        document as soon as its group is embedded."""
+        stored = 0
+        checked = False
+        for group in _groups(prepared, STORE_EVERY):
+            if not checked:
+                with self.library.session() as session:
+                    self.library.check_stored_vectors(session)
+                    session.commit()
+                checked = True
+            passages = [p for item, _ in group for p in item.passages]
+            vectors = self.library.embedder.embed_passages(
+                passages, batch_size=self.settings.embed_batch_size
+            )
+            offset = 0
+            for item, existed in group:
+                count = len(item.chunks)
+                self._store_one(item, existed, vectors[offset : offset + count])
+                offset += count
+                advance()
+            stored += len(group)
+        return stored
 
     def _store_one(self, item: PreparedDocument, existed: bool, vectors: np.ndarray) -> None:
         document = item.document

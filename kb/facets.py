@@ -1,5 +1,5 @@
-"""Facet counting with arrays: per field, the (document, value) pairs of a snapshot, so that a
-query's counts are one bincount over the documents it matched."""
+"""Document fields as arrays: per field, the (document, value) pairs of a snapshot, so that a
+query's facet counts are one bincount over the documents it matched, and a filter is a mask."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from kb.filters import Filter
 
 
 @dataclass
@@ -21,7 +23,60 @@ class FacetTable:
 
     def __init__(self, metas: list[dict[str, Any]], fields: list[str]) -> None:
         self.documents = len(metas)
+        self._metas = metas
         self.fields = {name: self._field(metas, name) for name in fields}
+        self._columns: dict[str, FacetField] = dict(self.fields)
+        self._firsts: dict[str, np.ndarray] = {}
+
+    def column(self, name: str) -> FacetField:
+        """Any field's (document, value) pairs, made on first use."""
+        if name not in self._columns:
+            self._columns[name] = self._field(self._metas, name)
+        return self._columns[name]
+
+    def _first_values(self, name: str) -> np.ndarray:
+        """Each document's first value of a field as text (None where it has none)."""
+        if name not in self._firsts:
+            column = self.column(name)
+            firsts = np.full(self.documents, None, dtype=object)
+            for doc, value in zip(column.pair_doc[::-1], column.pair_value[::-1], strict=True):
+                firsts[doc] = column.values[value]
+            self._firsts[name] = firsts
+        return self._firsts[name]
+
+    def equals(self, name: str, value: str) -> np.ndarray:
+        column = self.column(name)
+        mask = np.zeros(self.documents, dtype=bool)
+        if value in column.values:
+            mask[column.pair_doc[column.pair_value == column.values.index(value)]] = True
+        return mask
+
+    def _condition(self, item: Filter) -> np.ndarray:
+        if item.op == "=":
+            return self.equals(item.field, item.value)
+        if item.op == "!=":
+            return ~self.equals(item.field, item.value)
+        firsts = self._first_values(item.field)
+        present = np.not_equal(firsts, None)
+        compare = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
+        out = np.zeros(self.documents, dtype=bool)
+        out[present] = compare[item.op](firsts[present], item.value).astype(bool)
+        return out
+
+    def matching(self, filters: list[Filter]) -> np.ndarray:
+        """Documents passing the filters, as a mask: `=` on one field is OR-ed (facet style),
+        everything else AND-ed, as in `kb.filters.document_matches`."""
+        mask = np.ones(self.documents, dtype=bool)
+        alternatives: dict[str, np.ndarray] = {}
+        for item in filters:
+            if item.op == "=":
+                found = self._condition(item)
+                alternatives[item.field] = alternatives.get(item.field, found) | found
+            else:
+                mask &= self._condition(item)
+        for found in alternatives.values():
+            mask &= found
+        return mask
 
     @staticmethod
     def _field(metas: list[dict[str, Any]], name: str) -> FacetField:

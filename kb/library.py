@@ -78,6 +78,7 @@ class Library:
         tokens: list[list[str]] = []
         vectors: list[np.ndarray] = []
         docs: set[str] = set()
+        shared: dict[str, str] = {}  # one string object per distinct token: memory at scale
         dim = self.embedder.dim
         with self.session() as session:
             for chunk_id, doc_id, chunk_tokens, embedding in store.iter_index_rows(session):
@@ -85,7 +86,8 @@ class Library:
                     continue
                 ids.append(chunk_id)
                 docs.add(doc_id)
-                tokens.append(chunk_tokens.split(" ") if chunk_tokens else [])
+                split = chunk_tokens.split(" ") if chunk_tokens else []
+                tokens.append([shared.setdefault(t, t) for t in split])
                 vectors.append(np.frombuffer(embedding, dtype=np.float32))
         matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
         manifest = Manifest(

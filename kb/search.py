@@ -16,7 +16,7 @@ from kb import store
 from kb.access import Principal
 from kb.errors import InvalidQueryError
 from kb.facets import FacetTable
-from kb.filters import Filter, document_matches, parse_filters
+from kb.filters import Filter, parse_filters
 from kb.fusion import convex_fusion, rrf_fusion
 from kb.highlight import snippet
 from kb.indexfiles import MANIFEST, Manifest, load_generation
@@ -60,18 +60,29 @@ class _Snapshot:
     doc_codes: dict[str, int]
     row_code: np.ndarray
     facet_table: FacetTable
-    visible_by_scope: dict[tuple, set[str]] = field(default_factory=dict)
+    visible_by_scope: dict[tuple, np.ndarray] = field(default_factory=dict)
     rows_by_scope: dict[tuple, np.ndarray] = field(default_factory=dict)
+
+    def visible_mask(self, viewer: Principal) -> np.ndarray:
+        """Over document codes: which documents a principal may see."""
+        if viewer.scope not in self.visible_by_scope:
+            self.visible_by_scope[viewer.scope] = np.fromiter(
+                (viewer.can_see(d, meta) for d, meta in self.meta.items()),
+                dtype=bool,
+                count=len(self.meta),
+            )
+        return self.visible_by_scope[viewer.scope]
 
     def visible(self, viewer: Principal) -> set[str] | None:
         """The documents a principal may see; None when it sees every document."""
         if viewer.sees_everything:
             return None
-        if viewer.scope not in self.visible_by_scope:
-            self.visible_by_scope[viewer.scope] = {
-                d for d, meta in self.meta.items() if viewer.can_see(d, meta)
-            }
-        return self.visible_by_scope[viewer.scope]
+        mask = self.visible_mask(viewer)
+        return {d for d, shown in zip(self.meta, mask, strict=True) if shown}
+
+    def row_mask(self, doc_mask: np.ndarray) -> np.ndarray:
+        """Over index rows: the rows of the documents in a document mask."""
+        return np.append(doc_mask, False)[self.row_code]  # code -1 (no document) -> False
 
 
 class SearchService:
@@ -151,14 +162,10 @@ class SearchService:
         return query
 
     @staticmethod
-    def matching_documents(snap: _Snapshot, filters: list[Filter], viewer: Principal) -> set[str]:
-        """Documents the viewer may see that pass the filters."""
-        visible = snap.visible(viewer)
-        return {
-            d
-            for d, meta in snap.meta.items()
-            if (visible is None or d in visible) and document_matches(filters, meta)
-        }
+    def matching_mask(snap: _Snapshot, filters: list[Filter], viewer: Principal) -> np.ndarray:
+        """Over document codes: documents the viewer may see that pass the filters."""
+        mask = snap.facet_table.matching(filters)
+        return mask if viewer.sees_everything else mask & snap.visible_mask(viewer)
 
     def allowed_rows(
         self, snap: _Snapshot, filters: list[Filter], viewer: Principal
@@ -169,14 +176,9 @@ class SearchService:
             if viewer.sees_everything:
                 return None
             if viewer.scope not in snap.rows_by_scope:
-                snap.rows_by_scope[viewer.scope] = self._rows(snap, snap.visible(viewer) or set())
+                snap.rows_by_scope[viewer.scope] = snap.row_mask(snap.visible_mask(viewer))
             return snap.rows_by_scope[viewer.scope]
-        return self._rows(snap, self.matching_documents(snap, filters, viewer))
-
-    @staticmethod
-    def _rows(snap: _Snapshot, docs: set[str]) -> np.ndarray:
-        codes = np.fromiter((snap.doc_codes[d] for d in docs), dtype=np.int64, count=len(docs))
-        return np.isin(snap.row_code, codes)
+        return snap.row_mask(self.matching_mask(snap, filters, viewer))
 
     def candidates(
         self,
@@ -251,9 +253,8 @@ class SearchService:
     ) -> dict[str, dict[str, int]]:
         """Facet counts over every visible document of the library that passes the filters."""
         snap = self.snapshot()
-        docs = self.matching_documents(snap, parse_filters(filters), viewer)
-        codes = np.fromiter((snap.doc_codes[d] for d in docs), dtype=np.int64, count=len(docs))
-        return snap.facet_table.counts(codes)
+        mask = self.matching_mask(snap, parse_filters(filters), viewer)
+        return snap.facet_table.counts(np.flatnonzero(mask))
 
     def _hits(
         self, snap: _Snapshot, query: str, page: list[list[tuple[int, float]]], by_doc: bool

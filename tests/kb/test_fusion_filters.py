@@ -52,3 +52,31 @@ def test_filters_on_fields_lists_and_dates():
 def test_bad_filter_expressions_explain_the_syntax(bad):
     with pytest.raises(InvalidFilterError, match="字段=值"):
         parse_filter(bad)
+
+
+def test_filter_masks_over_arrays_agree_with_document_matches():
+    from kb.facets import FacetTable
+
+    metas = [
+        {"industry": "制造业", "tags": ["供应链", "成本"], "date": "2023-09-30", "type": "case"},
+        {"industry": "零售", "tags": ["门店"], "date": "2021-05-20", "type": "case"},
+        {"industry": "金融", "tags": [], "date": "2020-11-11", "type": "lesson"},
+        {"tags": ["供应链"], "type": "sop"},
+    ]
+    table = FacetTable(metas, ["industry", "tags"])
+    cases = [
+        [],
+        ["industry=制造业"],
+        ["industry=制造业", "industry=零售"],
+        ["tags=供应链"],
+        ["tags!=供应链"],
+        ["date>=2021-01-01"],
+        ["date<2021-01-01", "type=lesson"],
+        ["industry=制造业", "tags=门店"],
+        ["industry!=金融", "date>2000"],
+        ["client=某银行"],
+    ]
+    for expressions in cases:
+        filters = parse_filters(expressions)
+        expected = [document_matches(filters, meta) for meta in metas]
+        assert table.matching(filters).tolist() == expected, expressions

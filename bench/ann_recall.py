@@ -10,6 +10,7 @@ index as the product builds it (kb.vectors), at several search breadths, with fi
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -18,14 +19,25 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
-import synth  # noqa: E402
 
 from kb.config import Settings  # noqa: E402
 from kb.vectors import VectorIndex  # noqa: E402
+
+
+def _load_synth():
+    """bench/synth.py, loaded by path: this folder's http.py must not shadow the standard
+    library's `http`, so the folder stays off sys.path."""
+    spec = importlib.util.spec_from_file_location("synth", HERE / "synth.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["synth"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+synth = _load_synth()
 
 QUERIES = [
     "供应商交付不准时 库存周转慢",

@@ -47,8 +47,18 @@ from kb.library import Library, passage_for_index  # noqa: E402
 from kb.search import SearchService  # noqa: E402
 from kb.vectors import VectorIndex  # noqa: E402
 
-sys.path.insert(0, str(HERE))
-import synth  # noqa: E402
+
+def _load_synth():
+    """bench/synth.py, loaded by path: this folder's http.py must not shadow the standard
+    library's `http`, so the folder stays off sys.path."""
+    spec = importlib.util.spec_from_file_location("synth", HERE / "synth.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["synth"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+synth = _load_synth()
 
 QUERIES = [
     "供应商交付不准时 库存周转慢",

@@ -103,7 +103,7 @@ def main() -> int:
     masks = {"all": None, "filter 50%": rng.random(len(ids)) < 0.5}
     masks["filter 10%"] = rng.random(len(ids)) < 0.1
     result: dict = {"passages": len(ids), "dim": matrix.shape[1], "hnsw_build_s": round(build, 1)}
-    for ef in (64, 128, 256, settings.ef_search):
+    for ef in (256, 512, settings.ef_search):
         graph.ef_search = ef
         for name, mask in masks.items():
             scores, seconds = [], []
@@ -120,7 +120,7 @@ def main() -> int:
     quantised = faiss.IndexHNSWSQ(
         matrix.shape[1], faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT
     )
-    quantised.hnsw.efConstruction = 80
+    quantised.hnsw.efConstruction = 200
     quantised.train(matrix)
     quantised.add(matrix)
     quantised.hnsw.efSearch = settings.ef_search

@@ -156,7 +156,7 @@ def recall(service: SearchService, queries: list[str]) -> dict:
     quantised = faiss.IndexHNSWSQ(
         matrix.shape[1], faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT
     )
-    quantised.hnsw.efConstruction = 80
+    quantised.hnsw.efConstruction = 200
     quantised.train(matrix)
     quantised.add(matrix)
     quantised.hnsw.efSearch = service.settings.ef_search

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     ann_threshold: int = Field(
         50_000, ge=1, description="from this many chunks on, vectors are searched with HNSW"
     )
-    ef_search: int = Field(512, ge=8, description="HNSW search breadth (recall against speed)")
+    ef_search: int = Field(1024, ge=8, description="HNSW search breadth (recall against speed)")
     snippet_chars: int = Field(160, ge=20, description="length of a hit's snippet")
     suggest_fields: list[str] = Field(
         default_factory=lambda: ["industry", "service_type"],

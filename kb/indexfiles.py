@@ -85,7 +85,7 @@ def _drop_old_generations(data_dir: Path, keep: str) -> None:
 
 
 def load_generation(
-    data_dir: Path, embedder_id: str, ef_search: int = 512
+    data_dir: Path, embedder_id: str, ef_search: int = 1024
 ) -> tuple[Manifest, LexicalIndex, VectorIndex]:
     """Open the current indexes, refusing ones built for another embedder or format."""
     manifest = read_manifest(data_dir)

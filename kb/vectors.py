@@ -34,8 +34,8 @@ class VectorIndex:
         *,
         graph_from: int,
         m: int = 32,
-        ef_construction: int = 80,
-        ef_search: int = 512,
+        ef_construction: int = 200,
+        ef_search: int = 1024,
     ) -> VectorIndex:
         """Exact search only, or with an HNSW graph when there are at least `graph_from` rows."""
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
@@ -54,7 +54,7 @@ class VectorIndex:
             faiss.write_index(self._graph, str(folder / GRAPH_FILE))
 
     @classmethod
-    def load(cls, folder: Path, ef_search: int = 512) -> VectorIndex:
+    def load(cls, folder: Path, ef_search: int = 1024) -> VectorIndex:
         """The matrix is memory-mapped: processes serving one library share its pages."""
         graph_path = folder / GRAPH_FILE
         graph = faiss.read_index(str(graph_path)) if graph_path.exists() else None

@@ -254,14 +254,26 @@ class Classifier:
         self._examples: dict[str, Examples] = {}
         self._models: dict[str, tuple[dict, LinearModel | None]] = {}
         self._vectors: dict[str, np.ndarray] | None = None
+        self._generation: str | None = None
+
+    def _follow_library(self) -> None:
+        """Drop the caches once any process has changed the library: every change builds a new
+        index generation (several `kb serve` workers each have a classifier)."""
+        manifest = self.library.manifest()
+        generation = manifest.generation if manifest else ""
+        if generation != self._generation:
+            self.forget()
+            self._generation = generation
 
     def document_vectors(self) -> dict[str, np.ndarray]:
-        """Every document's vector, read once and shared by all fields."""
+        """Every document's vector, read once per index generation, shared by all fields."""
+        self._follow_library()
         if self._vectors is None:
             self._vectors = document_vectors(self.library)
         return self._vectors
 
     def examples(self, field_name: str) -> Examples:
+        self._follow_library()
         if field_name not in self._examples:
             self._examples[field_name] = examples_for(
                 self.library, field_name, self.document_vectors()

@@ -107,3 +107,17 @@ def test_evaluation_and_label_fields(labelled):
     assert label_fields(library)["industry"] == {"医疗健康": 6, "零售": 6}
     with pytest.raises(InvalidQueryError, match="至少要 2 篇"):
         evaluate(Classifier(library), "nonexistent")
+
+
+def test_a_classifier_follows_changes_made_by_another_process(labelled, tmp_path):
+    library, _ = labelled
+    from kb.library import Library
+
+    classifier = Classifier(library)  # e.g. one `kb serve` worker
+    assert classifier.examples("industry").labels.count("零售") == 6
+    other_process = Library(library.settings)
+    write_docs(tmp_path / "more", ["便利店夜间补货与门店排班"], "零售", 200)
+    ingest_paths(other_process, [tmp_path / "more"])
+    assert classifier.examples("industry").labels.count("零售") == 7
+    [prediction] = classifier.predict_texts("industry", ["便利店夜间补货"])
+    assert "DOC-200" in {n["doc_id"] for n in prediction.neighbours}

@@ -10,7 +10,6 @@ index as the product builds it (kb.vectors), at several search breadths, with fi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -23,34 +22,9 @@ sys.path.insert(0, str(HERE.parent))
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench import synth  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.vectors import VectorIndex  # noqa: E402
-
-
-def _load_synth():
-    """bench/synth.py, loaded by path: this folder's http.py must not shadow the standard
-    library's `http`, so the folder stays off sys.path."""
-    spec = importlib.util.spec_from_file_location("synth", HERE / "synth.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["synth"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-synth = _load_synth()
-
-QUERIES = [
-    "供应商交付不准时 库存周转慢",
-    "门店人效低 排班不合理",
-    "医院门诊排队时间长",
-    "数字化转型 数据口径不一致",
-    "组织架构调整 绩效考核",
-    "成本控制 采购降本",
-    "风险合规 内控审计",
-    "项目复盘 经验教训",
-    "客户流失率上升 会员运营",
-    "仓储物流 配送时效",
-]
 
 
 def passages(count: int) -> list[str]:
@@ -89,7 +63,7 @@ def main() -> int:
     else:
         started = time.perf_counter()
         texts = passages(args.passages)
-        asked = [QUERIES[i % len(QUERIES)] + f" {i // len(QUERIES)}" for i in range(args.queries)]
+        asked = [synth.QUERIES[i % 10] + f" {i // 10}" for i in range(args.queries)]
         matrix, queries = embed(texts), embed(asked)
         print(f"embedded {len(texts)} passages in {time.perf_counter() - started:.0f} s")
         np.savez(args.cache, matrix=matrix, queries=queries)

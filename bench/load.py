@@ -9,7 +9,6 @@ throughput and the error count. Traffic goes to 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 import sys
@@ -25,12 +24,9 @@ sys.path.insert(0, str(HERE.parent))
 
 import httpx  # noqa: E402
 
+from bench import http as bench_http  # noqa: E402
 from kb import catalog  # noqa: E402
 from kb.keys import KeyStore  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("bench_http", HERE / "http.py")
-bench_http = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_http)
 
 
 def requests_plan(doc_ids: list[str], count: int) -> list[tuple[str, dict]]:

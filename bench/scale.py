@@ -22,7 +22,6 @@ embedder's time on the same passages, i.e. the pipeline's overhead; and e5 query
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import resource
 import subprocess
@@ -39,6 +38,8 @@ import faiss  # noqa: E402
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench import http as bench_http  # noqa: E402
+from bench import synth  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 from kb import store  # noqa: E402
 from kb.access import LOCAL, principal_for  # noqa: E402
@@ -46,37 +47,6 @@ from kb.config import Settings  # noqa: E402
 from kb.library import Library, passage_for_index  # noqa: E402
 from kb.search import SearchService  # noqa: E402
 from kb.vectors import VectorIndex  # noqa: E402
-
-
-def _load_synth():
-    """bench/synth.py, loaded by path: this folder's http.py must not shadow the standard
-    library's `http`, so the folder stays off sys.path."""
-    spec = importlib.util.spec_from_file_location("synth", HERE / "synth.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["synth"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-synth = _load_synth()
-
-QUERIES = [
-    "供应商交付不准时 库存周转慢",
-    "门店人效低 排班不合理",
-    "医院门诊排队时间长",
-    "数字化转型 数据口径不一致",
-    "组织架构调整 绩效考核",
-    "成本控制 采购降本",
-    "风险合规 内控审计",
-    "项目复盘 经验教训",
-    "客户流失率上升 会员运营",
-    "仓储物流 配送时效",
-    "战略规划 新业务进入",
-    "财务共享中心 费用报销",
-    "生产线良品率 精益改善",
-    "销售预测不准 计划协同",
-    "信息系统上线 用户培训",
-]
 
 
 def timed_embedder(library: Library) -> dict[str, float]:
@@ -126,7 +96,7 @@ def latency(run, queries: list[str], warmup: int = 5) -> dict:
 
 def query_list(count: int) -> list[str]:
     return [
-        QUERIES[i % len(QUERIES)] + ("" if i < len(QUERIES) else f" {i % 7 + 1}")
+        synth.QUERIES[i % len(synth.QUERIES)] + ("" if i < len(synth.QUERIES) else f" {i % 7 + 1}")
         for i in range(count)
     ]
 
@@ -184,9 +154,6 @@ def recall(service: SearchService, queries: list[str]) -> dict:
 
 
 def over_http(data_dir: Path, queries: list[str]) -> dict:
-    spec = importlib.util.spec_from_file_location("bench_http", HERE / "http.py")
-    bench_http = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_http)
     log_path = data_dir.parent / "server.log"
     with log_path.open("w") as log:
         process, base = bench_http.start_server(data_dir, "hash", data_dir, log)

@@ -26,6 +26,24 @@ from pathlib import Path
 # lesson). Files average ~3,470 characters (front matter included; ~3,280 of extracted text):
 # characters / 400 would say 8.7, but chunks end at sentence ends and never cross a section.
 CHUNKS_PER_DOC = 10
+# What a consultant would ask of such a library (used by the scale and recall benches).
+QUERIES = [
+    "供应商交付不准时 库存周转慢",
+    "门店人效低 排班不合理",
+    "医院门诊排队时间长",
+    "数字化转型 数据口径不一致",
+    "组织架构调整 绩效考核",
+    "成本控制 采购降本",
+    "风险合规 内控审计",
+    "项目复盘 经验教训",
+    "客户流失率上升 会员运营",
+    "仓储物流 配送时效",
+    "战略规划 新业务进入",
+    "财务共享中心 费用报销",
+    "生产线良品率 精益改善",
+    "销售预测不准 计划协同",
+    "信息系统上线 用户培训",
+]
 FILES_PER_FOLDER = 1000
 CHUNK_BUDGET = (345, 395)  # characters of body text per expected chunk in a section
 TWO_CHUNK_SHARE = 0.45  # share of prose sections sized for two chunks instead of one

@@ -73,13 +73,6 @@ class _Snapshot:
             )
         return self.visible_by_scope[viewer.scope]
 
-    def visible(self, viewer: Principal) -> set[str] | None:
-        """The documents a principal may see; None when it sees every document."""
-        if viewer.sees_everything:
-            return None
-        mask = self.visible_mask(viewer)
-        return {d for d, shown in zip(self.meta, mask, strict=True) if shown}
-
     def row_mask(self, doc_mask: np.ndarray) -> np.ndarray:
         """Over index rows: the rows of the documents in a document mask."""
         return np.append(doc_mask, False)[self.row_code]  # code -1 (no document) -> False
@@ -142,8 +135,10 @@ class SearchService:
         if self.library.manifest() is None:
             return lambda _doc_id: False  # an empty library
         snap = self.snapshot()
-        visible = snap.visible(viewer)
-        return snap.docs.__contains__ if visible is None else visible.__contains__
+        if viewer.sees_everything:
+            return snap.docs.__contains__
+        mask, codes = snap.visible_mask(viewer), snap.doc_codes
+        return lambda doc_id: doc_id in codes and bool(mask[codes[doc_id]])
 
     def validate(self, query: str, k: int, mode: str, offset: int = 0) -> str:
         query = (query or "").strip()

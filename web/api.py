@@ -155,26 +155,21 @@ def get_similar(
 
 
 @router.delete("/documents/{doc_id}", response_model=Deleted, summary="删除文档")
-def delete_document(
-    library: LibraryDep, classifier: ClassifierDep, admin: AdminDep, doc_id: str
-) -> Deleted:
+def delete_document(library: LibraryDep, admin: AdminDep, doc_id: str) -> Deleted:
     catalog.get_document(library, doc_id, viewer=admin)
     with WRITE_LOCK:
         catalog.delete_document(library, doc_id)
-    classifier.forget()
     return Deleted(deleted=doc_id)
 
 
 @router.post("/documents", response_model=UploadResponse, summary="上传并导入文件")
 async def upload_documents(
     library: LibraryDep,
-    classifier: ClassifierDep,
     settings: SettingsDep,
     editor: EditorDep,
     files: Annotated[list[UploadFile], File(description="一个或多个文件")],
 ) -> UploadResponse:
     results = await receive_uploads(library, settings, files, viewer=editor)
-    classifier.forget()
     return UploadResponse(results=results)
 
 
@@ -288,16 +283,13 @@ def list_suggestions(
 )
 def decide_suggestion(
     library: LibraryDep,
-    classifier: ClassifierDep,
     service: ServiceDep,
     editor: EditorDep,
     suggestion_id: RowId,
     decision: Literal["accept", "reject"],
 ) -> SuggestionOut:
     is_visible = service.visibility(editor)
-    with WRITE_LOCK:
-        decided = decide(library, suggestion_id, decision, is_visible)
-    classifier.forget()
+    decided = decide(library, suggestion_id, decision, is_visible)
     return SuggestionOut(
         **decided.model_dump(exclude={"neighbours"}),
         neighbours=classify.visible_neighbours(decided.neighbours, is_visible),
@@ -307,5 +299,8 @@ def decide_suggestion(
 def decide(
     library: Library, suggestion_id: int, decision: str, is_visible: Callable[[str], bool]
 ) -> Suggestion:
+    """Accept or reject a suggestion; classifiers of every process follow the change by
+    themselves (accepting builds a new index generation)."""
     action = suggestions.accept if decision == "accept" else suggestions.reject
-    return action(library, suggestion_id, is_visible=is_visible)
+    with WRITE_LOCK:
+        return action(library, suggestion_id, is_visible=is_visible)

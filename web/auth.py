@@ -96,12 +96,13 @@ def get_principal(request: Request) -> Principal:
 
 
 def maybe_principal(request: Request) -> Principal | None:
-    """The caller, or None where a key would be needed and none was given."""
-    if presented_key(request):
-        return get_principal(request)
+    """The caller, or None where a key would be needed and none was given (a wrong key is
+    still refused)."""
     try:
         return get_principal(request)
     except AuthenticationError:
+        if presented_key(request):
+            raise
         return None
 
 

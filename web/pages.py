@@ -15,9 +15,8 @@ from kb.packs import DEFAULT_OUTLINE
 from kb.similar import similar_documents
 from web.api import RowId, decide, receive_uploads
 from web.auth import EditorDep, ViewerDep
-from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep
+from web.deps import LibraryDep, ServiceDep, SettingsDep
 from web.templating import local_path, query_string, render
-from web.uploads import WRITE_LOCK
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,13 +120,11 @@ def upload_form(request: Request, editor: EditorDep) -> HTMLResponse:
 async def upload_submit(
     request: Request,
     library: LibraryDep,
-    classifier: ClassifierDep,
     settings: SettingsDep,
     editor: EditorDep,
     files: Annotated[list[UploadFile], File()],
 ) -> HTMLResponse:
     results = await receive_uploads(library, settings, files, viewer=editor)
-    classifier.forget()
     return render(request, "upload.html", {"results": results})
 
 
@@ -145,14 +142,11 @@ def review_page(
 @router.post("/review/{suggestion_id}/{decision}")
 def review_decision(
     library: LibraryDep,
-    classifier: ClassifierDep,
     service: ServiceDep,
     editor: EditorDep,
     suggestion_id: RowId,
     decision: Literal["accept", "reject"],
     back: Annotated[str, Form()] = "/review",
 ) -> RedirectResponse:
-    with WRITE_LOCK:
-        decide(library, suggestion_id, decision, service.visibility(editor))
-    classifier.forget()
+    decide(library, suggestion_id, decision, service.visibility(editor))
     return RedirectResponse(local_path(back, "/review"), status_code=303)

@@ -27,6 +27,7 @@ from ingest.readers import check_supported
 from kb import store
 from kb.errors import DocumentError, KBError, NoTextError, UnsupportedFileError
 from kb.library import DIRTY_KEY, Library
+from kb.sources import remember_roots
 from kb.suggestions import reapply_accepted, suggest_for
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,12 @@ class Ingestor:
     def _run(self, paths: list[Path], *, prune: bool) -> IngestReport:
         started = time.perf_counter()
         files, problems = discover(paths)
+        with self.library.session() as session:
+            folders = [
+                p.resolve() if p.is_dir() else p.resolve().parent for p in paths if p.exists()
+            ]
+            remember_roots(session, folders=folders)
+            session.commit()
         self.report.results.extend(problems)
         changed = self._prepare_and_store(files)
         if prune:

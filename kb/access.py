@@ -55,6 +55,7 @@ class Principal:
     role: str | None
     levels: frozenset[str] = frozenset({"public", "internal"})
     grants: tuple[str, ...] = field(default=())
+    owner: bool = False  # the data directory's owner (the command line): sees server paths
 
     @property
     def sees_everything(self) -> bool:
@@ -96,4 +97,4 @@ def anonymous(mode: str) -> Principal | None:
     return Principal("anonymous", None, levels)
 
 
-LOCAL = principal_for("local", "admin")  # the command line: whoever holds the data directory
+LOCAL = Principal("local", "admin", frozenset(LEVELS), owner=True)  # whoever holds the data dir

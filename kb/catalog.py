@@ -23,16 +23,17 @@ from kb.models import (
     Section,
 )
 from kb.search import document_metadata
+from kb.sources import shown_source, source_roots
 
 MAX_PAGE_SIZE = 100
 
 
-def summarize(document: Document) -> DocumentSummary:
+def summarize(document: Document, *, roots: list[str], viewer: Principal) -> DocumentSummary:
     return DocumentSummary(
         doc_id=document.id,
         title=document.title,
         type=document.type,
-        source=document.source,
+        source=shown_source(document.source, roots, viewer),
         format=document.format,
         chunk_count=document.chunk_count,
         updated_at=document.updated_at,
@@ -71,7 +72,9 @@ def list_documents(
         for d in visible_documents(library, viewer=viewer)
         if document_matches(parsed, document_metadata(d))
     ]
-    page = [summarize(d) for d in documents[offset : offset + limit]]
+    with library.session() as session:
+        roots = source_roots(session)
+    page = [summarize(d, roots=roots, viewer=viewer) for d in documents[offset : offset + limit]]
     return DocumentPage(total=len(documents), offset=offset, limit=limit, documents=page)
 
 
@@ -89,6 +92,7 @@ def document_detail(library: Library, doc_id: str, *, viewer: Principal) -> Docu
     document = get_document(library, doc_id, viewer=viewer)
     with library.session() as session:
         chunks = store.chunks_of_document(session, doc_id=doc_id)
+        roots = source_roots(session)
     sections = [
         Section(
             heading=heading,
@@ -106,7 +110,7 @@ def document_detail(library: Library, doc_id: str, *, viewer: Principal) -> Docu
         )
         for heading, group in groupby(chunks, key=lambda c: c.heading)
     ]
-    summary = summarize(document)
+    summary = summarize(document, roots=roots, viewer=viewer)
     return DocumentDetail(
         **summary.model_dump(),
         content_hash=document.content_hash,

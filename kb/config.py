@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="rank constant of reciprocal rank fusion")
     lexical_weight: float = Field(1.0, ge=0, description="weight of the BM25 side in fusion")
     dense_weight: float = Field(1.0, ge=0, description="weight of the vector side in fusion")
+    dense_floor: float | None = Field(
+        None,
+        description="similarity below which a passage sharing no word with the query is no hit; "
+        "default: the embedder's calibrated floor",
+    )
     candidates_factor: int = Field(10, ge=1, description="candidates per side = k x this")
     max_query_chars: int = Field(1000, ge=1, description="longest accepted query")
     max_k: int = Field(100, ge=1, description="largest accepted k")

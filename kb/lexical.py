@@ -49,9 +49,9 @@ class LexicalIndex:
 
     def top(
         self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None
-    ) -> tuple[list[tuple[int, float]], np.ndarray]:
-        """(chunk id, score) of the k best rows with a positive score among allowed rows, and
-        every matching row (the set facets count)."""
+    ) -> tuple[list[tuple[int, float]], np.ndarray, np.ndarray]:
+        """(chunk id, score) of the k best rows with a positive score among allowed rows, every
+        matching row (a query's matches, which facets count) and the score of every row."""
         scores = self.scores(query_tokens)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
@@ -61,4 +61,4 @@ class LexicalIndex:
         else:
             positive_best = positive
         best = positive_best[np.argsort(-scores[positive_best], kind="stable")]
-        return [(int(self.ids[i]), float(scores[i])) for i in best], positive
+        return [(int(self.ids[i]), float(scores[i])) for i in best], positive, scores

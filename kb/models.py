@@ -79,7 +79,7 @@ class Hit(BaseModel):
 
 
 class SearchResult(BaseModel):
-    """Hits of a query with facet counts over the matching documents."""
+    """Hits of a query; facets count every match in the unit of `total` (passages or documents)."""
 
     query: str
     mode: str
@@ -87,6 +87,7 @@ class SearchResult(BaseModel):
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     took_ms: float
+    weak_hits: list[Hit] = []  # nearest passages, below the relevance floor, when total is 0
 
 
 class SimilarDocument(BaseModel):

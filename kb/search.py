@@ -23,10 +23,12 @@ from kb.indexfiles import MANIFEST, Manifest, load_generation
 from kb.lexical import LexicalIndex
 from kb.library import Library
 from kb.models import Document, Hit, SearchResult
+from kb.sources import shown_source, source_roots
 from kb.vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "dense")
 PASSAGES_PER_DOC = 3
+WEAK_HITS = 5  # nearest passages shown, folded, when nothing is relevant enough
 
 
 def document_metadata(document: Document) -> dict[str, Any]:
@@ -47,6 +49,16 @@ def document_metadata(document: Document) -> dict[str, Any]:
 
 
 @dataclass
+class Matches:
+    """A query's matching passages: (chunk id, score) best first, their index rows, and the
+    nearest passages below the relevance floor when nothing matched."""
+
+    ranked: list[tuple[int, float]]
+    rows: np.ndarray
+    weak: list[tuple[int, float]]
+
+
+@dataclass
 class _Snapshot:
     """Indexes and document metadata of one index generation."""
 
@@ -60,6 +72,7 @@ class _Snapshot:
     doc_codes: dict[str, int]
     row_code: np.ndarray
     facet_table: FacetTable
+    roots: list[str]
     visible_by_scope: dict[tuple, np.ndarray] = field(default_factory=dict)
     rows_by_scope: dict[tuple, np.ndarray] = field(default_factory=dict)
 
@@ -106,6 +119,7 @@ class SearchService:
         with self.library.session() as session:
             docs = {d.id: d for d in store.list_documents(session)}
             chunk_doc = {cid: did for cid, did, _ in store.chunk_locations(session)}
+            roots = source_roots(session)
         meta = {doc_id: document_metadata(doc) for doc_id, doc in docs.items()}
         doc_chunks: dict[str, list[int]] = defaultdict(list)
         for chunk_id in sorted(chunk_doc):
@@ -128,6 +142,7 @@ class SearchService:
             doc_codes,
             row_code,
             table,
+            roots,
         )
 
     def visibility(self, viewer: Principal) -> Callable[[str], bool]:
@@ -175,6 +190,12 @@ class SearchService:
             return snap.rows_by_scope[viewer.scope]
         return snap.row_mask(self.matching_mask(snap, filters, viewer))
 
+    @property
+    def dense_floor(self) -> float:
+        """Similarity below which a passage sharing no word with the query is no hit."""
+        floor = self.settings.dense_floor
+        return self.library.embedder.relevance_floor if floor is None else floor
+
     def candidates(
         self,
         snap: _Snapshot,
@@ -184,28 +205,56 @@ class SearchService:
         n: int,
         filters: list[Filter],
         viewer: Principal,
-    ) -> tuple[list[tuple[int, float]], np.ndarray]:
-        """Fused (chunk id, score) candidates, best first, and the rows of the matching chunks:
-        every visible chunk sharing a term with the query plus the dense candidates."""
+    ) -> Matches:
+        """Every visible passage passing the filters that matches the query (shares a term with
+        it, or lies at or above the dense floor), best first: the n best of each side fused, then
+        the rest. Membership does not depend on n, so facet counts and totals agree."""
         allowed = self.allowed_rows(snap, filters, viewer)
+        member = snap.row_code >= 0 if allowed is None else allowed
+        matches = np.zeros(len(snap.row_code), dtype=bool)
         lexical: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
-        matched = [np.zeros(0, dtype=np.int64)]
+        lexical_scores = np.zeros(len(snap.row_code), dtype=np.float32)
+        vector = None
         if mode in ("hybrid", "lexical"):
             tokens = self.library.text.query_tokens(query)
-            lexical, lexical_rows = snap.lexical.top(tokens, n, allowed)
-            matched.append(lexical_rows)
+            lexical, lexical_rows, lexical_scores = snap.lexical.top(tokens, n, allowed)
+            matches[lexical_rows] = True
         if mode in ("hybrid", "dense"):
             vector = self.library.embedder.embed_query(query)
             dense = snap.vectors.search(vector, n, allowed)
-            matched.append(snap.vectors.rows_of(np.asarray([c for c, _ in dense], dtype=np.int64)))
-        matched = np.concatenate(matched)
+            matches[snap.vectors.rows_at_least(vector, self.dense_floor)] = True
+        matches &= member
+        fused = self._fuse(mode, lexical, dense)
+        rows = snap.vectors.rows_of(np.asarray([c for c, _ in fused], dtype=np.int64))
+        ranked = [item for item, row in zip(fused, rows, strict=True) if matches[row]]
+        listed = np.zeros(len(matches), dtype=bool)
+        listed[rows] = True
+        rest = np.flatnonzero(matches & ~listed)
+        if len(rest):
+            similarity = (
+                snap.vectors.similarities(vector, rest)
+                if vector is not None
+                else np.zeros(len(rest))
+            )
+            order = np.lexsort((-similarity, -lexical_scores[rest]))
+            tail = {"lexical": lexical_scores[rest], "dense": similarity}.get(mode)
+            ranked += [
+                (int(snap.lexical.ids[rest[i]]), float(tail[i]) if tail is not None else 0.0)
+                for i in order
+            ]
+        weak = [] if matches.any() else dense[:WEAK_HITS]
+        return Matches(ranked, np.flatnonzero(matches), weak)
+
+    def _fuse(
+        self, mode: str, lexical: list[tuple[int, float]], dense: list[tuple[int, float]]
+    ) -> list[tuple[int, float]]:
         if mode != "hybrid":
-            return lexical or dense, matched
+            return list(lexical or dense)
         weights = (self.settings.lexical_weight, self.settings.dense_weight)
         if self.settings.fusion == "convex":
-            return convex_fusion(lexical, dense, weights), matched
-        return rrf_fusion(lexical, dense, weights, self.settings.rrf_k), matched
+            return convex_fusion(lexical, dense, weights)
+        return rrf_fusion(lexical, dense, weights, self.settings.rrf_k)
 
     def search(
         self,
@@ -218,22 +267,30 @@ class SearchService:
         by_doc: bool = False,
         offset: int = 0,
     ) -> SearchResult:
-        """The k best passages (or documents with `by_doc`) for a query, with facets."""
+        """The k best passages (or documents with `by_doc`) for a query, with facets counted in
+        the same unit (passages, or documents with `by_doc`) over every match."""
         started = time.perf_counter()
         query = self.validate(query, k, mode, offset)
         parsed = parse_filters(filters)
         snap = self.snapshot()
-        n = k * self.settings.candidates_factor  # one pool for every page of this query
-        ranked, matched = self.candidates(
-            snap, query, mode=mode, n=n, filters=parsed, viewer=viewer
-        )
-        facets = snap.facet_table.counts(np.unique(snap.row_code[matched]))
-        groups = self._group(snap, ranked) if by_doc else [[item] for item in ranked]
+        n = k * self.settings.candidates_factor
+        found = self.candidates(snap, query, mode=mode, n=n, filters=parsed, viewer=viewer)
+        codes = snap.row_code[found.rows]
+        facets = snap.facet_table.counts(np.unique(codes) if by_doc else codes)
+        groups = self._group(snap, found.ranked) if by_doc else [[item] for item in found.ranked]
         page = groups[offset : offset + k]
-        hits = self._hits(snap, query, page, by_doc)
+        hits = self._hits(snap, query, page, by_doc=by_doc, viewer=viewer)
+        weak = [[item] for item in found.weak] if not groups else []
+        weak_hits = self._hits(snap, query, weak, by_doc=False, viewer=viewer)
         took = (time.perf_counter() - started) * 1000
         return SearchResult(
-            query=query, mode=mode, total=len(groups), hits=hits, facets=facets, took_ms=took
+            query=query,
+            mode=mode,
+            total=len(groups),
+            hits=hits,
+            facets=facets,
+            took_ms=took,
+            weak_hits=weak_hits,
         )
 
     @staticmethod
@@ -252,7 +309,13 @@ class SearchService:
         return snap.facet_table.counts(np.flatnonzero(mask))
 
     def _hits(
-        self, snap: _Snapshot, query: str, page: list[list[tuple[int, float]]], by_doc: bool
+        self,
+        snap: _Snapshot,
+        query: str,
+        page: list[list[tuple[int, float]]],
+        *,
+        by_doc: bool,
+        viewer: Principal,
     ) -> list[Hit]:
         ids = [chunk_id for group in page for chunk_id, _ in group]
         with self.library.session() as session:
@@ -287,7 +350,7 @@ class SearchService:
                     doc_id=doc.id,
                     chunk_id=best_id,
                     title=doc.title,
-                    source=doc.source,
+                    source=shown_source(doc.source, snap.roots, viewer),
                     type=doc.type,
                     heading=chunk.heading,
                     text=chunk.text,

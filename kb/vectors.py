@@ -82,6 +82,29 @@ class VectorIndex:
     def vector(self, chunk_id: int) -> np.ndarray:
         return np.asarray(self._matrix[int(self.rows_of(np.asarray([chunk_id]))[0])])
 
+    def scan(self, query: np.ndarray) -> np.ndarray:
+        """The query's inner product with every row (an exact scan)."""
+        return np.asarray(self._matrix @ np.asarray(query, dtype=np.float32).reshape(-1))
+
+    def similarities(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The query's inner product with the given rows."""
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        return np.asarray(self._matrix[rows] @ query) if len(rows) else np.zeros(0, np.float32)
+
+    def rows_at_least(self, query: np.ndarray, floor: float) -> np.ndarray:
+        """Every row whose similarity to the query reaches the floor: an exact scan, or a range
+        search of the HNSW graph (approximate) in a large library. Independent of any filter,
+        so that a filtered query matches exactly the filtered part of the unfiltered matches."""
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.int64)
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        if self._graph is None:
+            return np.flatnonzero(self.scan(query) >= floor)
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = self.ef_search
+        _, _, rows = self._graph.range_search(query.reshape(1, -1), floor, params=params)
+        return np.unique(rows.astype(np.int64))
+
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> list[tuple[int, float]]:

@@ -63,6 +63,10 @@ class SearchResponse(BaseModel):
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     took_ms: float
+    weak_hits: list[Hit] = Field(
+        default_factory=list,
+        description="when nothing is relevant enough (total 0): the nearest passages, for a look",
+    )
 
 
 class UploadResult(BaseModel):

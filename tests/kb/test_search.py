@@ -45,12 +45,24 @@ def test_filters_apply_before_cutting_to_k(service):
 
 
 def test_facets_count_matching_documents(service):
-    result = service.search("库存", k=10, mode="lexical", viewer=LOCAL)
-    assert result.facets["type"] == {"case": 2}
+    result = service.search("库存", k=10, mode="lexical", by_doc=True, viewer=LOCAL)
+    assert result.facets["type"] == {"case": 2} and result.total == 2
     assert result.facets["industry"] == {"制造业": 1, "零售": 1}
-    everything = service.search("项目 门店 数据 库存", k=1, mode="lexical", viewer=LOCAL)
+    everything = service.search(
+        "项目 门店 数据 库存", k=1, mode="lexical", by_doc=True, viewer=LOCAL
+    )
     assert len(everything.hits) == 1
-    assert sum(everything.facets["type"].values()) == 4
+    assert sum(everything.facets["type"].values()) == everything.total == 4
+
+
+def test_facets_count_passages_when_results_are_passages(service):
+    result = service.search("库存", k=1, mode="lexical", viewer=LOCAL)
+    assert sum(result.facets["type"].values()) == result.total > 2
+    for industry, count in result.facets["industry"].items():
+        filtered = service.search(
+            "库存", k=1, mode="lexical", filters=[f"industry={industry}"], viewer=LOCAL
+        )
+        assert filtered.total == count
 
 
 def test_grouping_by_document(service):

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from ingest.pipeline import ingest_paths
 from kb.config import Settings
+from kb.embed import HashEmbedder
 from kb.library import Library
 from tests.conftest import BOTH_DATABASES, api_client
 from tests.web.conftest import HIT_FIELDS
@@ -143,7 +144,9 @@ def test_search_returns_hits_with_every_field_facets_and_timing(client: TestClie
     assert re.sub(r"</?mark>", "", first["snippet"]).strip("…") in first["text"]
     assert first["metadata"]["industry"] == "制造业"
     assert first["metadata"]["tags"] == ["供应链", "成本控制"]
-    assert result["facets"]["industry"]["制造业"] == 1
+    by_doc = search(client, "供应链", by_doc="true")
+    assert by_doc["facets"]["industry"]["制造业"] == 1
+    assert sum(result["facets"]["type"].values()) == result["total"]
     assert set(result["facets"]) <= {"type", "industry", "service_type", "stage", "tags"}
     assert result["facets"]["type"]["case"] >= 1
 
@@ -151,7 +154,7 @@ def test_search_returns_hits_with_every_field_facets_and_timing(client: TestClie
 def test_repeated_industry_filter_restricts_hits_and_facets(client: TestClient) -> None:
     only = search(client, "供应链 门店", filter="industry:制造业")
     assert only["hits"] and set(doc_ids(only)) == {"CASE-T-001"}
-    assert only["facets"]["industry"] == {"制造业": 1}
+    assert only["facets"]["industry"] == {"制造业": only["total"]}
     # the same field twice is OR-ed (facet style) ...
     either = client.get(
         "/api/search",
@@ -196,7 +199,7 @@ def test_lexical_mode_only_returns_passages_sharing_a_term(client: TestClient) -
     # a passage matches through its own text or its document's title (供应链降本项目)
     assert all("供应" in hit["text"] + hit["title"] for hit in result["hits"])
     assert sum("<mark>供应商</mark>" in hit["snippet"] for hit in result["hits"]) == 3
-    assert result["total"] < search(client, "供应商")["total"]
+    assert result["total"] <= search(client, "供应商")["total"]
 
 
 def test_dense_mode_ranks_by_vectors(client: TestClient) -> None:
@@ -205,8 +208,9 @@ def test_dense_mode_ranks_by_vectors(client: TestClient) -> None:
     assert result["hits"][0]["doc_id"] == "CASE-T-001"
     scores = [hit["score"] for hit in result["hits"]]
     assert scores == sorted(scores, reverse=True)
-    # the vector side returns neighbours even without a shared term
-    assert {"SOP-T-001", "LES-T-001"} & set(doc_ids(result))
+    # neighbours below the relevance floor are no hits, however many are asked for
+    assert len(result["hits"]) == result["total"] < 20
+    assert all(score >= HashEmbedder.relevance_floor for score in scores)
 
 
 def test_offset_pages_are_disjoint_and_follow_the_ranking(client: TestClient) -> None:
@@ -565,7 +569,7 @@ def test_path_traversal_filename_stays_inside_uploads(
     assert written == [uploads / "evil.md"]
     assert not (Path("/etc") / "evil.md").exists()
     doc = client.get(f"/api/documents/{result['doc_id']}").json()
-    assert Path(doc["source"]).parent == uploads.resolve()
+    assert doc["source"] == "evil.md"
     assert search(client, "路径穿越")["hits"][0]["doc_id"] == result["doc_id"]
 
 

@@ -174,6 +174,9 @@ def _print_hits(result: Any) -> None:
         if hit.heading:
             out.print(f"   [cyan]{hit.heading}[/cyan]", highlight=False)
         out.print("   " + _terminal_snippet(hit.snippet), highlight=False)
+    if result.weak_hits:
+        nearest = "、".join(dict.fromkeys(f"{h.title}（{h.doc_id}）" for h in result.weak_hits))
+        out.print(f"没有足够相关的结果。最接近的（相关性很低）：{nearest}", highlight=False)
 
 
 @app.command()

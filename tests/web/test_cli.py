@@ -476,3 +476,12 @@ def test_reload_applies_an_edited_user_dictionary_and_synonyms(tmp_path: Path) -
     assert "重新分词" in result.output
     hits = cli_json(data_dir, "search", "东家", "--mode", "lexical", "--json")["hits"]
     assert hits and "<mark>" in hits[0]["snippet"]
+
+
+def test_search_without_relevant_results_says_so_and_names_the_nearest(indexed: Path) -> None:
+    result = cli(indexed, "search", "量子纠缠火星殖民xyzzy")
+    assert result.exit_code == 0, result.output
+    assert "共 0 条" in result.stdout and "没有足够相关的结果" in result.stdout
+    assert "CASE-T-00" in result.stdout
+    found = cli_json(indexed, "search", "量子纠缠火星殖民xyzzy")
+    assert found["total"] == 0 and found["hits"] == [] and found["weak_hits"]

@@ -26,11 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.retrieval import DEFAULT_DATA, load_questions, write_library_files  # noqa: E402
-from ingest.pipeline import ingest_paths  # noqa: E402
+from bench.retrieval import DEFAULT_DATA, cmrc_library, load_questions  # noqa: E402
 from kb import store  # noqa: E402
-from kb.config import Settings  # noqa: E402
-from kb.library import Library  # noqa: E402
 from kb.search import SearchService  # noqa: E402
 
 NONSENSE = [
@@ -48,61 +45,74 @@ def shuffled(text: str, rng: random.Random) -> str:
     return "".join(chars)
 
 
-def similarities(service: SearchService, query: str) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk ids and the query's similarity to every chunk, in index row order."""
+def sides(service: SearchService, query: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per index row: the query's BM25 score and its vector similarity."""
     snap = service.snapshot()
     vector = service.library.embedder.embed_query(query)
-    return snap.vectors.ids(), snap.vectors.scan(vector)
+    tokens = service.library.text.query_tokens(query)
+    return snap.lexical.scores(tokens), snap.vectors.scan(vector)
 
 
-def measure(service: SearchService, questions, seed: int = 7) -> dict[str, list[float]]:
+def chunk_texts(service: SearchService) -> dict[int, tuple[str, str]]:
     texts: dict[int, tuple[str, str]] = {}
     with service.library.session() as session:
         batch = store.chunk_texts(session)
         while batch:
             texts.update((c.id, (c.doc_id, c.text)) for c in batch)
             batch = store.chunk_texts(session, after_id=batch[-1].id)
+    return texts
+
+
+def measure(service: SearchService, questions, seed: int = 7) -> dict[str, list[float]]:
+    """Similarities: of each answer passage (and whether it shares a term with its question),
+    and of the nearest passage sharing no term with each shuffled and nonsense query."""
+    texts = chunk_texts(service)
+    ids = service.snapshot().vectors.ids()
     rng = random.Random(seed)
-    answer, top_real, top_shuffled = [], [], []
+    figures: dict[str, list[float]] = {"answer": [], "answer_lexical": [], "shuffled": []}
     for question, pid, answers in questions:
-        ids, scores = similarities(service, question)
+        lexical, dense = sides(service, question)
         holding = [
-            i
-            for i, cid in enumerate(ids)
+            row
+            for row, cid in enumerate(ids)
             if texts[int(cid)][0] == pid and any(a in texts[int(cid)][1] for a in answers)
         ]
         if holding:
-            answer.append(float(scores[holding].max()))
-        top_real.append(float(scores.max()))
-        top_shuffled.append(float(similarities(service, shuffled(question, rng))[1].max()))
-    nonsense = [float(similarities(service, q)[1].max()) for q in NONSENSE]
-    return {
-        "answer": answer,
-        "top_real": top_real,
-        "top_shuffled": top_shuffled,
-        "nonsense": nonsense,
-    }
+            figures["answer"].append(float(dense[holding].max()))
+            figures["answer_lexical"].append(float(lexical[holding].max() > 0))
+        lexical, dense = sides(service, shuffled(question, rng))
+        figures["shuffled"].append(float(np.where(lexical > 0, -1.0, dense).max()))
+    figures["nonsense"] = [
+        float(np.where(lexical > 0, -1.0, dense).max())
+        for lexical, dense in (sides(service, q) for q in NONSENSE)
+    ]
+    return figures
 
 
 def report(figures: dict[str, list[float]], floor: float) -> None:
-    answer = np.asarray(figures["answer"])
-    shuffled_top = np.asarray(figures["top_shuffled"])
-    print(f"{len(answer)} answer passages, {len(shuffled_top)} shuffled queries")
-    for name, values in figures.items():
-        q = np.percentile(values, [1, 5, 25, 50, 75, 95, 99])
-        print(
-            f"{name:>13}: "
-            + " ".join(f"p{p}={v:.3f}" for p, v in zip([1, 5, 25, 50, 75, 95, 99], q, strict=True))
-        )
+    answer, shuffled_top = np.asarray(figures["answer"]), np.asarray(figures["shuffled"])
+    lexical = np.asarray(figures["answer_lexical"], dtype=bool)
     print(
-        f"\n{'floor':>7} | {'answers kept':>12} | {'shuffled with a dense hit':>25} | nonsense with a hit"
+        f"{len(answer)} answer passages ({lexical.mean():.3f} share a term with the question), "
+        f"{len(shuffled_top)} shuffled queries"
     )
-    candidates = sorted({*np.round(np.arange(0.70, 0.92, 0.01), 2), round(floor, 3)})
-    for value in candidates:
-        mark = "  <- product" if abs(value - floor) < 1e-9 else ""
+    points = [1, 5, 25, 50, 75, 95, 99]
+    for name in ("answer", "shuffled", "nonsense"):
+        values = np.percentile(figures[name], points)
         print(
-            f"{value:>7.3f} | {np.mean(answer >= value):>12.3f} | "
-            f"{np.mean(shuffled_top >= value):>25.3f} | "
+            f"{name:>9}: " + " ".join(f"p{p}={v:.3f}" for p, v in zip(points, values, strict=True))
+        )
+    low, high = np.percentile(shuffled_top, 50), max(np.percentile(answer, 50), shuffled_top.max())
+    header = (
+        "answers matched | answers by vector alone | shuffled with a vector-only hit | nonsense"
+    )
+    print(f"\n{'floor':>7} | {header}")
+    for value in sorted({*np.round(np.linspace(low, high, 16), 3), round(floor, 3)}):
+        mark = "  <- product" if abs(value - floor) < 1e-9 else ""
+        kept = answer >= value
+        print(
+            f"{value:>7.3f} | {np.mean(kept | lexical):>15.3f} | {np.mean(kept):>23.3f} | "
+            f"{np.mean(shuffled_top >= value):>31.3f} | "
             f"{sum(v >= value for v in figures['nonsense'])}/{len(figures['nonsense'])}{mark}"
         )
 
@@ -120,19 +130,14 @@ def main() -> int:
     paragraphs, questions = load_questions(args.data)
     questions = questions[: args.limit] if args.limit else questions
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = args.data_dir or Path(tmp) / "index"
-        library = Library(Settings(data_dir=data_dir, embedder=args.embedder))
-        if library.manifest() is None:
-            source = Path(tmp) / "docs"
-            source.mkdir()
-            write_library_files(source, paragraphs)
-            ingest_paths(library, [source])
+        library = cmrc_library(paragraphs, args.embedder, args.data_dir or Path(tmp) / "index")
         service = SearchService(library)
         figures = measure(service, questions)
         report(figures, library.embedder.relevance_floor)
         print(
             json.dumps(
-                {k: [round(v, 4) for v in vs] for k, vs in figures.items() if k == "nonsense"}
+                {"nonsense": dict(zip(NONSENSE, figures["nonsense"], strict=True))},
+                ensure_ascii=False,
             )
         )
     return 0

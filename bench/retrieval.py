@@ -4,7 +4,9 @@ Runs the product's own ingest and search over a temporary library and prints, fo
 and hybrid (RRF and convex fusion) in one run: answer-in-top-k at 1/5/10 (a hit is a returned
 passage containing one of the answer strings), document recall@5 and MRR@10.
 
-    python bench/retrieval.py [--data PATH] [--embedder e5] [--limit N]
+    python bench/retrieval.py [--data PATH] [--embedder e5] [--limit N] [--data-dir DIR]
+
+`--data-dir` keeps the library (and its embeddings) for the next run, which then skips ingest.
 
 Skips cleanly (exit 0) when the data file is absent.
 """
@@ -67,6 +69,19 @@ def write_library_files(folder: Path, paragraphs: dict[str, str]) -> None:
         (folder / f"{pid}.md").write_text(body, encoding="utf-8")
 
 
+def cmrc_library(paragraphs: dict[str, str], embedder: str, data_dir: Path) -> Library:
+    """The library of the paragraphs in data_dir, ingested unless it is there already."""
+    library = Library(Settings(data_dir=data_dir, embedder=embedder))
+    if library.manifest() is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_library_files(Path(tmp), paragraphs)
+            started = time.perf_counter()
+            report = ingest_paths(library, [Path(tmp)])
+        seconds = time.perf_counter() - started
+        print(f"ingested {report.count('added')} paragraphs in {seconds:.1f}s")
+    return library
+
+
 def evaluate(service: SearchService, questions, mode: str) -> dict[str, float]:
     at = {1: 0, 5: 0, 10: 0}
     recall5, mrr = 0, 0.0
@@ -94,6 +109,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--embedder", default="e5")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    parser.add_argument("--data-dir", type=Path, help="keep the library here (reused if present)")
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"skip: {args.data} not found (CMRC 2018 trial set); nothing measured")
@@ -101,15 +117,7 @@ def main() -> int:
     paragraphs, questions = load_questions(args.data)
     questions = questions[: args.limit] if args.limit else questions
     with tempfile.TemporaryDirectory() as tmp:
-        source, data_dir = Path(tmp) / "docs", Path(tmp) / "index"
-        source.mkdir()
-        write_library_files(source, paragraphs)
-        library = Library(Settings(data_dir=data_dir, embedder=args.embedder))
-        started = time.perf_counter()
-        report = ingest_paths(library, [source])
-        print(
-            f"ingested {report.count('added')} paragraphs in {time.perf_counter() - started:.1f}s"
-        )
+        library = cmrc_library(paragraphs, args.embedder, args.data_dir or Path(tmp) / "index")
         library.embedder.embed_query = lru_cache(maxsize=None)(library.embedder.embed_query)
         results = {}
         for mode, fusion in VARIANTS:

@@ -83,3 +83,20 @@ def test_search_through_the_graph_end_to_end(settings, docs_dir):
         assert hits[0].doc_id == "CASE-T-002"
     filtered = service.search("供应链", viewer=LOCAL, mode="dense", filters=["industry=制造业"])
     assert {h.doc_id for h in filtered.hits} == {"CASE-T-001"}
+
+
+def test_rows_at_least_the_floor_exactly_and_through_the_graph(data):
+    ids, matrix, queries = data
+    exact = VectorIndex.build(ids, matrix, graph_from=10**9)
+    graph = VectorIndex.build(ids, matrix, graph_from=100)
+    found, expected = 0, 0
+    for query in queries[:20]:
+        similarity = matrix @ query
+        floor = float(np.sort(similarity)[-30])  # 30 rows reach it
+        truth = np.flatnonzero(similarity >= floor)
+        assert np.array_equal(exact.rows_at_least(query, floor), truth)
+        approximate = graph.rows_at_least(query, floor)
+        assert set(approximate.tolist()) <= set(truth.tolist())
+        found, expected = found + len(approximate), expected + len(truth)
+    assert found / expected >= 0.9
+    assert len(exact.rows_at_least(queries[0], 1.01)) == 0

@@ -102,6 +102,7 @@ def report(figures: dict[str, list[float]], floor: float) -> None:
         print(
             f"{name:>9}: " + " ".join(f"p{p}={v:.3f}" for p, v in zip(points, values, strict=True))
         )
+    print(f"suggested floor (95th percentile of shuffled): {np.percentile(shuffled_top, 95):.3f}")
     low, high = np.percentile(shuffled_top, 50), max(np.percentile(answer, 50), shuffled_top.max())
     header = (
         "answers matched | answers by vector alone | shuffled with a vector-only hit | nonsense"

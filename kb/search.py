@@ -206,45 +206,53 @@ class SearchService:
         filters: list[Filter],
         viewer: Principal,
     ) -> Matches:
-        """Every visible passage passing the filters that matches the query (shares a term with
-        it, or lies at or above the dense floor), best first: the n best of each side fused, then
-        the rest. Membership does not depend on n, so facet counts and totals agree."""
+        """Every visible passage passing the filters that matches the query, best first. A
+        passage matches when it shares a term with the query or (except in lexical mode) its
+        vector reaches the dense floor; membership does not depend on n or on the filters beyond
+        taking their part, so facet counts and totals agree."""
         allowed = self.allowed_rows(snap, filters, viewer)
-        member = snap.row_code >= 0 if allowed is None else allowed
+        tokens = self.library.text.query_tokens(query)
+        lexical, lexical_rows, lexical_scores = snap.lexical.top(tokens, n, allowed)
         matches = np.zeros(len(snap.row_code), dtype=bool)
-        lexical: list[tuple[int, float]] = []
+        matches[lexical_rows] = True
         dense: list[tuple[int, float]] = []
-        lexical_scores = np.zeros(len(snap.row_code), dtype=np.float32)
         vector = None
-        if mode in ("hybrid", "lexical"):
-            tokens = self.library.text.query_tokens(query)
-            lexical, lexical_rows, lexical_scores = snap.lexical.top(tokens, n, allowed)
-            matches[lexical_rows] = True
-        if mode in ("hybrid", "dense"):
+        if mode != "lexical":
             vector = self.library.embedder.embed_query(query)
             dense = snap.vectors.search(vector, n, allowed)
             matches[snap.vectors.rows_at_least(vector, self.dense_floor)] = True
-        matches &= member
-        fused = self._fuse(mode, lexical, dense)
+        matches &= snap.row_code >= 0 if allowed is None else allowed
+        fused = self._fuse(mode, [] if mode == "dense" else lexical, dense)
+        ranked = self._rank(snap, mode, fused, matches, lexical_scores, vector)
+        weak = [] if matches.any() else dense[:WEAK_HITS]
+        return Matches(ranked, np.flatnonzero(matches), weak)
+
+    @staticmethod
+    def _rank(
+        snap: _Snapshot,
+        mode: str,
+        fused: list[tuple[int, float]],
+        matches: np.ndarray,
+        lexical_scores: np.ndarray,
+        vector: np.ndarray | None,
+    ) -> list[tuple[int, float]]:
+        """The matches best first: the fused candidates that match, then the other matches in
+        the mode's own order (BM25 score, vector similarity, or both in that order)."""
         rows = snap.vectors.rows_of(np.asarray([c for c, _ in fused], dtype=np.int64))
         ranked = [item for item, row in zip(fused, rows, strict=True) if matches[row]]
         listed = np.zeros(len(matches), dtype=bool)
         listed[rows] = True
         rest = np.flatnonzero(matches & ~listed)
-        if len(rest):
-            similarity = (
-                snap.vectors.similarities(vector, rest)
-                if vector is not None
-                else np.zeros(len(rest))
-            )
-            order = np.lexsort((-similarity, -lexical_scores[rest]))
-            tail = {"lexical": lexical_scores[rest], "dense": similarity}.get(mode)
-            ranked += [
-                (int(snap.lexical.ids[rest[i]]), float(tail[i]) if tail is not None else 0.0)
-                for i in order
-            ]
-        weak = [] if matches.any() else dense[:WEAK_HITS]
-        return Matches(ranked, np.flatnonzero(matches), weak)
+        if not len(rest):
+            return ranked
+        lexical = lexical_scores[rest]
+        similarity = (
+            snap.vectors.similarities(vector, rest) if vector is not None else np.zeros(len(rest))
+        )
+        keys = {"lexical": [lexical], "dense": [similarity]}.get(mode, [lexical, similarity])
+        order = np.lexsort([-key for key in reversed(keys)])
+        shown = {"lexical": lexical, "dense": similarity}.get(mode, np.zeros(len(rest)))
+        return ranked + [(int(snap.lexical.ids[rest[i]]), float(shown[i])) for i in order]
 
     def _fuse(
         self, mode: str, lexical: list[tuple[int, float]], dense: list[tuple[int, float]]

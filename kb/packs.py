@@ -205,6 +205,7 @@ def _entries(
     if redactor:
         for detail in documents.values():
             redactor.add_client(detail.metadata.get("client"), detail.metadata.get("industry"))
+            redactor.learn(c.text for s in detail.sections for c in s.chunks)
     clean = redactor.redact if redactor else (lambda text: text)
     sections = []
     for section in pack.outline:

@@ -116,7 +116,7 @@ def export_pair(library: Library) -> tuple[str, str, list[str]]:
 
 def measure(corpus: Path, data_dir: Path) -> Result:
     """Ingest the corpus into data_dir, export it both ways and compare."""
-    library = Library(Settings(data_dir=data_dir, embedder="hash"))
+    library = Library(Settings(data_dir=data_dir, embedder="hash", suggest_fields=[]))
     ingest_paths(library, [corpus])
     result = Result()
     with library.session() as session:

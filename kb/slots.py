@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+import jieba
 import jieba.posseg as posseg
 
 from kb.text import normalize_for_index
@@ -52,6 +53,8 @@ _ROLES = (
 )
 _ROLE_BEFORE = re.compile(rf"(?:{_ROLES})(?:[\s：:（(*]|为|是)*(?=[{SURNAMES}])")
 _BY = re.compile(rf"由([{SURNAMES}][\u4e00-\u9fff]{{1,2}}?)(?:负责|牵头|担任|主持|带队|对接|统筹)")
+# A three-character word jieba tags `nr` this often is ordinary (金字塔 425) or a famous name.
+COMMON_NAME = 100
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _PLACE = re.compile(r"..+(省|市|区|县|州)$")
 REGIONS = {"华东", "华南", "华北", "华中", "西南", "西北", "东北", "长三角", "珠三角", "京津冀"}
@@ -61,7 +64,7 @@ def _spans(text: str, pattern: re.Pattern[str]) -> Iterable[tuple[int, int]]:
     return ((m.start(), m.end()) for m in pattern.finditer(text))
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, tuple[tuple[int, int, str], ...]]:
     """The normalised text (simplified, one character per character) and its jieba words as
     (start, end, part-of-speech tag)."""
@@ -80,7 +83,9 @@ def word_bounds(text: str) -> frozenset[int]:
 
 
 def _full_name(norm: str, start: int, words: dict[int, tuple[int, str]]) -> int | None:
-    """The end of the full name starting at a word boundary `start`, if one does."""
+    """The end of the full name starting at a word boundary `start`, if one does: two or three
+    characters followed by a pause (项目经理 周健，), else a rare three-character word jieba takes
+    for a name (总经理王建国委托)."""
     if start not in words:
         return None
     for length in (3, 2):
@@ -89,7 +94,9 @@ def _full_name(norm: str, start: int, words: dict[int, tuple[int, str]]) -> int 
         if _CJK.fullmatch(name) and not _CJK.match(after) and _may_be_name(name):
             return start + length
     end, flag = words[start]
-    return end if 2 <= end - start <= 3 and flag in ("nr", "nrfg") else None
+    name = norm[start:end]
+    common = jieba.dt.FREQ.get(name, 0) >= COMMON_NAME
+    return end if len(name) == 3 and flag.startswith("nr") and not common else None
 
 
 def _may_be_name(word: str) -> bool:

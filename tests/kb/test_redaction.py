@@ -39,7 +39,7 @@ def _redactor() -> Redactor:
     return redactor
 
 
-@pytest.mark.parametrize("sentence", ORDINARY)
+@pytest.mark.parametrize("sentence", ORDINARY, ids=[s[:8] for s in ORDINARY])
 def test_ordinary_words_are_not_changed(sentence):
     redactor = _redactor()
     assert redactor.redact(sentence) == sentence

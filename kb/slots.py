@@ -1,6 +1,8 @@
 """Slots: the parts of a sentence that vary from case to case (organisations, people, places,
-dates, durations, amounts, percentages, counts), found with patterns, jieba part-of-speech tags
-and the documents' own metadata, and replaced by `{{名称}}` placeholders."""
+dates, durations, amounts, percentages, counts), found with patterns, jieba words and the
+documents' own metadata, and replaced by `{{名称}}` placeholders. People and organisations need
+strong evidence (a title, a role, a description with 某, a declared alias): jieba's dictionary tags
+ordinary words as names (周转, 顾客, 高峰 are `nr`), so its tags alone prove nothing."""
 
 from __future__ import annotations
 

@@ -205,6 +205,7 @@ def _entries(
     if redactor:
         for detail in documents.values():
             redactor.add_client(detail.metadata.get("client"), detail.metadata.get("industry"))
+            redactor.learn(c.text for s in detail.sections for c in s.chunks)
     clean = redactor.redact if redactor else (lambda text: text)
     sections = []
     for section in pack.outline:
@@ -214,13 +215,11 @@ def _entries(
             chunks = [c for s in detail.sections for c in s.chunks]
             chosen = [c for c in chunks if c.chunk_id == item.chunk_id] or chunks
             heading = chosen[0].heading if item.chunk_id and chosen else ""
-            text = "\n\n".join(c.text for c in chosen)
+            text = "\n\n".join(clean(c.text) for c in chosen)
             reference = f"{detail.doc_id} · {detail.source.rsplit('/', 1)[-1]}" + (
                 f" · {heading}" if heading else ""
             )
-            entries.append(
-                ExportEntry(clean(detail.title), reference, clean(text), clean(item.note))
-            )
+            entries.append(ExportEntry(clean(detail.title), reference, text, clean(item.note)))
         if entries:
             sections.append((section, entries))
     return sections

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from kb.slots import find_slots
+from kb.slots import organisation_spans, person_spans, word_bounds
 
 MASKS = [
     ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[邮箱已隐去]"),
     ("id_card", re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])"), "[身份证号已隐去]"),
     (
         "phone",
-        re.compile(r"(?<!\d)(?:1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}-\d{7,8})(?!\d)"),
+        re.compile(
+            r"(?<!\d)(?:1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}-\d{3,4}-?\d{4}|400-?\d{3}-?\d{4})(?!\d)"
+        ),
         "[电话已隐去]",
     ),
 ]
@@ -30,6 +33,7 @@ class Redactor:
     aliases: dict[str, str] = field(default_factory=dict)  # original (or client key) -> alias
     kinds: dict[str, str] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
+    people: set[str] = field(default_factory=set)  # names seen with evidence, masked everywhere
 
     def add_client(self, name: str | None, industry: str | None) -> None:
         """Register a client (front matter `client`) with its short form and alias (化名)."""
@@ -58,23 +62,39 @@ class Redactor:
         self.counts[value] += 1
         return label
 
+    def learn(self, texts: Iterable[str]) -> None:
+        """Remember the people the texts name on evidence, to mask every mention of them (also
+        one that comes before the evidence)."""
+        for text in texts:
+            self.people.update(text[start:end] for start, end in person_spans(text))
+
     def redact(self, text: str) -> str:
         """The text with every sensitive value replaced by its alias or a mask."""
         for kind, pattern, label in MASKS:
             text = pattern.sub(lambda m, k=kind, lb=label: self._mask(k, lb, m.group(0)), text)
-        for variant in sorted(self.clients, key=len, reverse=True):
-            if variant in text:
-                key, industry = self.clients[variant]
-                text = text.replace(variant, self._alias(key, "client", industry))
-        out, cursor = [], 0
-        for start, end, slot in find_slots(text):
-            value = text[start:end]
-            kind = {"人名": "person", "机构名称": "organisation"}.get(slot)
-            if kind and not (kind == "organisation" and value in self.aliases.values()):
-                out += [text[cursor:start], self._alias(value, kind)]
-                cursor = end
-        out.append(text[cursor:])
-        return "".join(out)
+        self.learn([text])
+        spans = self._client_spans(text)
+        spans += [(s, e, "organisation") for s, e in organisation_spans(text)]
+        for name in self.people:
+            spans += [(m.start(), m.end(), "person") for m in re.finditer(re.escape(name), text)]
+        return _splice(text, spans, self._replacement)
+
+    def _client_spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Where the text names a registered client; a two-character alias only as a word of its
+        own (速达, but not in 迅速达成)."""
+        bounds = word_bounds(text)
+        return [
+            (m.start(), m.end(), "client")
+            for variant in self.clients
+            for m in re.finditer(re.escape(variant), text)
+            if len(variant) > 2 or {m.start(), m.end()} <= bounds
+        ]
+
+    def _replacement(self, value: str, kind: str) -> str:
+        if kind == "client":
+            key, industry = self.clients[value]
+            return self._alias(key, kind, industry)
+        return self._alias(value, kind)
 
     def report(self) -> list[dict]:
         """What was masked: kind, original, alias and how often (for the editor, not the export)."""
@@ -82,3 +102,17 @@ class Redactor:
             {"kind": self.kinds[value], "original": value, "alias": self.aliases[value], "count": n}
             for value, n in self.counts.most_common()
         ]
+
+
+def _splice(
+    text: str, spans: list[tuple[int, int, str]], replace: Callable[[str, str], str]
+) -> str:
+    """The text with each (start, end, kind) span replaced by `replace(value, kind)`; of
+    overlapping spans the one that starts first wins, then the longest, then a client."""
+    out, cursor = [], 0
+    for start, end, kind in sorted(spans, key=lambda f: (f[0], f[0] - f[1], f[2] != "client")):
+        if start >= cursor:
+            out += [text[cursor:start], replace(text[start:end], kind)]
+            cursor = end
+    out.append(text[cursor:])
+    return "".join(out)

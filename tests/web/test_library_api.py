@@ -42,7 +42,8 @@ def test_packs_create_add_reorder_suggest_export(client):
         ("SOP-T-001", "前期准备与客户沟通"),
     ):
         added = client.post(
-            f"/api/packs/{pack['id']}/items", json={"doc_id": doc_id, "section": section}
+            f"/api/packs/{pack['id']}/items",
+            json={"doc_id": doc_id, "section": section, "note": "带教：吴先生 139-0000-5821"},
         )
         assert added.status_code == 200
     items = client.get(f"/api/packs/{pack['id']}").json()["items"]
@@ -55,7 +56,8 @@ def test_packs_create_add_reorder_suggest_export(client):
     exported = client.get(f"/api/packs/{pack['id']}/export")
     assert exported.status_code == 200 and int(exported.headers["x-redacted-items"]) >= 1
     texts = [p.text for p in docx.Document(io.BytesIO(exported.content)).paragraphs]
-    assert "目录" in texts and "華南某連鎖超市有限公司" not in "\n".join(texts)
+    assert "目录" in texts and "吴先生" not in "\n".join(texts)
+    assert "139-0000-5821" not in "\n".join(texts)
     markdown = client.get(
         f"/api/packs/{pack['id']}/export", params={"format": "md", "redact": "false"}
     )

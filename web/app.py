@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from kb.classify import Classifier
@@ -15,6 +16,7 @@ from kb.keys import KeyStore
 from kb.library import Library
 from kb.search import SearchService
 from web import api, api_library, login, pages, pages_library
+from web.apidocs import install_docs
 from web.auth import session_secret
 from web.errors import install_error_handlers
 from web.security import SecurityHeaders, quiet_access_log
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="中文混合检索（BM25 + 向量）、相似案例、文档管理与上传。",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served locally by install_docs
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
@@ -54,5 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(pages_library.router)
+    install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon")
+
     return app

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +23,7 @@ from kb.errors import (
     PermissionDeniedError,
     UnsupportedFileError,
 )
-from web.templating import render_error
+from web.templating import login_url, render_error
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +73,7 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(request, status_of(exc), exc.code, exc.message)
         if isinstance(exc, AuthenticationError):
             if not isinstance(response, JSONResponse):
-                target = quote(
-                    request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                )
-                return RedirectResponse(f"/login?next={target}", status_code=303)
+                return RedirectResponse(login_url(request), status_code=303)
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 

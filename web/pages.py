@@ -7,15 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
-from markupsafe import Markup
 
 from kb import catalog, store, suggestions
-from kb.highlight import find_spans, mark
 from kb.packs import DEFAULT_OUTLINE
 from kb.similar import similar_documents
 from web.api import RowId, decide, receive_uploads
 from web.auth import EditorDep, ViewerDep
 from web.deps import LibraryDep, ServiceDep, SettingsDep
+from web.passages import render_passage
 from web.templating import local_path, query_string, render
 
 router = APIRouter(include_in_schema=False)
@@ -93,7 +92,7 @@ def document_page(
     detail = catalog.document_detail(library, doc_id, viewer=viewer)
     terms = library.text.highlight_terms(q) if q.strip() else []
     marked = {
-        c.chunk_id: Markup(mark(c.text, find_spans(c.text, terms, q) if terms else []))
+        c.chunk_id: render_passage(c.text, terms, q)
         for section in detail.sections
         for c in section.chunks
     }

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from kb.access import ROLE_NAMES
+from kb.access import ROLE_NAMES, Principal, normalize_level
+from kb.errors import InvalidFilterError
+from kb.filters import parse_filter
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -38,6 +41,48 @@ def value_label(field: str, value: object) -> str:
     return VALUE_LABELS.get(field, {}).get(str(value), str(value))
 
 
+OPERATORS = {"=": "：", "!=": " ≠ ", ">=": " ≥ ", "<=": " ≤ ", ">": " > ", "<": " < "}
+
+
+def filter_label(expression: str) -> str:
+    """A filter as the sidebar names it (``industry:零售`` -> ``行业：零售``)."""
+    try:
+        condition = parse_filter(expression)
+    except InvalidFilterError:
+        return expression
+    name = FIELD_LABELS.get(condition.field, condition.field)
+    value = value_label(condition.field, condition.value)
+    return f"{name}{OPERATORS[condition.op]}{value}"
+
+
+def viewer(request: Request) -> Principal | None:
+    """Who the page is for (None where the route did not ask)."""
+    return getattr(request.state, "principal", None)
+
+
+def viewer_can(request: Request, role: str) -> bool:
+    """Whether the viewer holds the role: pages show only the actions they may take."""
+    principal = viewer(request)
+    return principal is not None and principal.has_role(role)
+
+
+def shows_levels(request: Request) -> bool:
+    """Confidentiality badges are for viewers who can see confidential documents at all."""
+    principal = viewer(request)
+    return principal is not None and ("confidential" in principal.levels or bool(principal.grants))
+
+
+def level_of(metadata: dict[str, Any]) -> str:
+    """A document's confidentiality level (public, internal or confidential)."""
+    return normalize_level(metadata.get("confidentiality"))
+
+
+def login_url(request: Request) -> str:
+    """The login page, coming back to this page afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?next=" + quote(here)
+
+
 def short_heading(heading: str, title: str) -> str:
     """A heading path without the document title it often starts with."""
     parts = heading.split(" > ")
@@ -58,8 +103,14 @@ TEMPLATES.env.globals.update(
     type_labels=TYPE_LABELS,
     value_label=value_label,
     role_names=ROLE_NAMES,
+    viewer=viewer,
+    viewer_can=viewer_can,
+    shows_levels=shows_levels,
+    level_of=level_of,
+    login_url=login_url,
 )
 TEMPLATES.env.filters["short_heading"] = short_heading
+TEMPLATES.env.filters["filter_label"] = filter_label
 
 
 def render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:

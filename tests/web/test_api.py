@@ -4,6 +4,8 @@ server-rendered pages."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -759,6 +761,25 @@ def test_swagger_ui_answers(client: TestClient) -> None:
     assert "swagger" in response.text.lower() and "/openapi.json" in response.text
 
 
+def test_swagger_ui_loads_nothing_from_outside_and_keeps_a_strict_csp(client: TestClient) -> None:
+    response = client.get("/docs")
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert len(assets) == 3 and all(a.startswith("/") for a in assets), assets  # no CDN
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    [script] = re.findall(r"<script>(.*?)</script>", response.text, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    policy = response.headers["content-security-policy"]
+    assert f"script-src 'self' 'sha256-{digest}';" in policy  # only this inline script
+    assert "unsafe" not in policy and "default-src 'self'" in policy
+    assert "sha256" not in client.get("/").headers["content-security-policy"]
+
+
+def test_favicon_answers(client: TestClient) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/x-icon"
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -794,7 +815,7 @@ def test_search_page_shows_marked_snippets_and_facets(client: TestClient) -> Non
 def test_search_page_shows_the_empty_state(client: TestClient) -> None:
     lexical = page(client, "/search", q="供应链", filter="industry:零售", mode="lexical")
     assert "没有找到相关内容" in lexical
-    assert "industry:零售 ✕" in lexical  # a way to drop the filter
+    assert "行业：零售 ✕" in lexical  # a way to drop the filter
     nothing = page(client, "/search", q="供应链", filter="industry:不存在")
     assert "没有找到相关内容" in nothing and 'class="hit"' not in nothing
 

@@ -9,13 +9,13 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from kb import catalog, store, suggestions
+from kb import catalog, suggestions
 from kb.highlight import find_spans, mark
-from kb.packs import DEFAULT_OUTLINE
 from kb.similar import similar_documents
 from web.api import RowId, decide, receive_uploads
 from web.auth import EditorDep, ViewerDep
 from web.deps import LibraryDep, ServiceDep, SettingsDep
+from web.pages_library import add_to_pack_form
 from web.templating import local_path, query_string, render
 
 router = APIRouter(include_in_schema=False)
@@ -70,9 +70,7 @@ def search_page(
             ),
             stats=catalog.library_stats(library, viewer=viewer),
         )
-    with library.session() as session:
-        context["packs"] = list(store.list_packs(session))
-    context["outline"] = DEFAULT_OUTLINE
+    context.update(add_to_pack_form(request, library, viewer))
     context["back"] = _search_url(q, mode, view, filters, page)
     context["facet_url"] = lambda item: _search_url(q, mode, view, _toggle(filters, item))
     context["page_url"] = lambda n: _search_url(q, mode, view, filters, n)

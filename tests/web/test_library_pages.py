@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 import pytest
 
+from ingest.pipeline import ingest_paths
 from tests.conftest import api_client
 
 
@@ -34,11 +35,43 @@ def test_template_from_the_current_facet_and_saving_it(client):
     assert f'href="/templates/{quote("案例模板")}?version=1"' in listed
 
 
-def test_template_page_names_the_type_used_and_offers_the_others(client):
-    page = client.get("/templates/new", params={"q": "项目 数据 门店 供应商"}).text
-    assert "来源类型：<strong>案例</strong>" in page and "来源 2 篇" in page
-    assert "LES-T-001" not in page and "SOP-T-001" not in page
-    assert "&amp;type=lesson" in page and "&amp;type=sop" in page
+MORE_LESSONS = """---
+id: LES-T-00{n}
+type: lesson
+title: 门店数据口径没有统一（{n}）
+stage: 复盘
+---
+
+## 发生了什么
+
+门店销售数据与供应商交付数据口径不一致，项目复盘时才发现。
+
+## 教训与建议
+
+项目启动时统一门店与供应商的数据口径。
+"""
+
+
+@pytest.fixture
+def more_lessons(ingested, tmp_path):
+    """Three lessons in all, two cases, one SOP."""
+    folder = tmp_path / "more"
+    folder.mkdir()
+    for n in (2, 3):
+        (folder / f"lesson-{n}.md").write_text(MORE_LESSONS.format(n=n), encoding="utf-8")
+    ingest_paths(ingested, [folder])
+
+
+def test_template_page_names_the_type_used_and_offers_the_others(more_lessons, client):
+    query = "项目 数据 门店 供应商"
+    page = client.get("/templates/new", params={"q": query}).text
+    assert "来源类型：<strong>经验教训</strong>" in page and "来源 3 篇" in page
+    assert "检索结果中的类型：经验教训 3、案例 2、SOP 1" in page
+    assert "CASE-T-001" not in page and "SOP-T-001" not in page
+    assert "&amp;type=case" in page and "&amp;type=sop" not in page  # one SOP is too few
+    cases = client.get("/templates/new", params={"q": query, "type": "case"}).text
+    assert "来源类型：<strong>案例</strong>" in cases and "&amp;type=lesson" in cases
+    assert "来源 2 篇" in cases and "LES-T-00" not in cases
 
 
 def test_pack_builder_add_from_results_move_and_export(client):
@@ -95,7 +128,7 @@ def test_adding_to_a_pack_confirms_where_and_links_to_it_once(client):
     assert location.count("added=") == 1 and "added=77" not in location
     page = client.get(location).text
     assert "已加入《新人包》的〈服务交付与成果输出〉" in page
-    assert f'href="/packs/{pack_id}#item-' in page and "查看培训包" in page
+    assert f'href="/packs/{pack_id}?added=' in page and "查看培训包" in page
     again = client.post("/packs/add", data=form, follow_redirects=False)
     assert "kept=" in again.headers["location"]
     assert "《新人包》的〈服务交付与成果输出〉里已有这一条，没有重复加入" in (

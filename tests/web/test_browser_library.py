@@ -99,8 +99,9 @@ def test_pack_builder_confirms_adds_once_and_edits_the_pack(page: Page):
     expect(page.locator("li.pack-item.just-placed")).to_contain_text(AUTO)
 
     delivery = page.locator("section.pack-section", has_text="服务交付与成果输出")
+    delivery.get_by_text("改名").click()
     delivery.get_by_label("章节名称").fill("交付与成果")
-    delivery.get_by_role("button", name="改名").click()
+    delivery.get_by_role("button", name="保存名称").click()
     expect(page.get_by_role("heading", name="交付与成果")).to_be_visible()
     page.get_by_label("新章节名称").fill("行业专题")
     page.get_by_role("button", name="加一个章节").click()

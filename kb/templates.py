@@ -417,13 +417,13 @@ class TemplateSources:
     types: dict[str, int] = field(default_factory=dict)
 
 
-def _type_filter(filters: list[str]) -> tuple[str | None, list[str]]:
-    """The value of a `type=` condition among the filters (the first), and the other filters."""
-    wanted, others = None, []
+def _type_filter(filters: list[str]) -> tuple[list[str], list[str]]:
+    """The values of the `type=` conditions among the filters, and the other filters."""
+    wanted, others = [], []
     for expression in filters:
         parsed = parse_filter(expression)
         if parsed.field == "type" and parsed.op == "=":
-            wanted = wanted or parsed.value
+            wanted.append(parsed.value)
         else:
             others.append(expression)
     return wanted, others
@@ -453,13 +453,15 @@ def select_documents(
     limit: int = 20,
 ) -> TemplateSources:
     """The sources of a template: the given ids, or the best documents of one type for a query
-    or a filter: `doc_type`, else the filter's type, else the commonest type among the hits."""
+    or a filter: `doc_type`, else the commonest of the filter's types among the hits (ties go to
+    the better ranked), else the filter's first type."""
     if doc_ids:
         return TemplateSources(doc_ids)
     wanted, others = _type_filter(filters or [])
     candidates = _candidates(service, viewer, query, others, limit)
     types = dict(Counter(t for _, t in candidates).most_common())
-    chosen = doc_type or wanted or next(iter(types), None)
+    allowed = [t for t in types if t in wanted or not wanted] + wanted
+    chosen = doc_type or next(iter(allowed), None)
     if chosen is None:
         return TemplateSources([], None, types)
     ranked = _candidates(service, viewer, query, [*others, f"type={chosen}"], limit)

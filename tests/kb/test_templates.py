@@ -319,6 +319,8 @@ def test_a_template_from_a_search_uses_one_type_and_says_which(mixed_library):
     assert lessons.doc_type == "lesson" and sorted(lessons.doc_ids) == ["L1", "L2"]
     assert lessons.types == chosen.types
     by_filter = select_documents(service, viewer=LOCAL, query=query, filters=["type:sop"])
+    both = select_documents(service, viewer=LOCAL, query=query, filters=["type=sop", "type=lesson"])
+    assert both.doc_type in ("sop", "lesson") and len(both.doc_ids) == 2
     assert by_filter.doc_type == "sop" and sorted(by_filter.doc_ids) == ["S1", "S2"]
     listed = select_documents(service, viewer=LOCAL, filters=["service_type=流程优化"])
     assert listed.doc_type == "case" and listed.types == {"case": 4}

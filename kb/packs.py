@@ -15,6 +15,7 @@ from kb.library import Library
 from kb.models import Pack, PackItem, utcnow
 from kb.redaction import Redactor
 from kb.search import SearchService
+from kb.text import normalize_for_index
 
 DEFAULT_OUTLINE = [
     "前期准备与客户沟通",
@@ -26,14 +27,16 @@ DEFAULT_OUTLINE = [
     "团队建设与培训",
     "服务规范与合规",
 ]
-STAGE_SECTIONS = {
-    "售前": 0,
-    "诊断": 0,
-    "方案设计": 1,
-    "实施": 1,
-    "交付": 3,
-    "复盘": 5,
-}
+STAGE_WORDS = [
+    (0, ("售前", "诊断", "调研", "启动", "立项")),
+    (1, ("方案", "设计", "实施", "推进", "落地")),
+    (2, ("评估", "验收", "质控")),
+    (3, ("交付", "成果")),
+    (4, ("运维", "维护", "回访", "改进", "后续")),
+    (5, ("复盘", "总结")),
+    (6, ("培训", "带教")),
+    (7, ("合规", "保密")),
+]
 TOPIC_WORDS = [
     (2, ("质量", "满意度", "评估")),
     (6, ("培训", "带教", "团队", "新人")),
@@ -89,6 +92,80 @@ def _pack(session, pack_id: int) -> Pack:
     return pack
 
 
+def delete_pack(library: Library, pack_id: int) -> str:
+    """Delete a pack with its items; its title."""
+    with library.session() as session:
+        title = _pack(session, pack_id).title
+        store.delete_pack(session, pack_id=pack_id)
+        session.commit()
+    return title
+
+
+def _section_name(name: str, outline: list[str]) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidQueryError("章节需要一个名称")
+    if name in outline:
+        raise InvalidQueryError(f"培训包里已有章节〈{name}〉：请换一个名称")
+    return name
+
+
+def add_section(library: Library, pack_id: int, name: str) -> Pack:
+    """Add a section at the end of the pack's outline."""
+    with library.session() as session:
+        pack = _pack(session, pack_id)
+        pack.outline = [*pack.outline, _section_name(name, pack.outline)]
+        pack.updated_at = utcnow()
+        session.add(pack)
+        session.commit()
+        session.refresh(pack)
+    return pack
+
+
+def rename_section(library: Library, pack_id: int, number: int, name: str) -> Pack:
+    """Rename the pack's section at `number` (1 is the first), its items with it."""
+    with library.session() as session:
+        pack = _pack(session, pack_id)
+        if not 1 <= number <= len(pack.outline):
+            raise NotFoundError(f"培训包 {pack_id} 没有第 {number} 个章节")
+        old, new = pack.outline[number - 1], _section_name(name, pack.outline)
+        pack.outline = [new if s == old else s for s in pack.outline]
+        for item in store.pack_items(session, pack_id=pack_id):
+            if item.section == old:
+                item.section = new
+                session.add(item)
+        pack.updated_at = utcnow()
+        session.add(pack)
+        session.commit()
+        session.refresh(pack)
+    return pack
+
+
+def stage_section(stage: str | None, outline: list[str]) -> str | None:
+    """The outline section of a document's stage (诊断 -> 前期准备与客户沟通, 交付 -> 服务交付与成果
+    输出), found in a renamed outline by its place; None when the stage names none."""
+    text = normalize_for_index(stage or "")
+    index = next((i for i, words in STAGE_WORDS if any(w in text for w in words)), None)
+    if index is None:
+        return None
+    if DEFAULT_OUTLINE[index] in outline:
+        return DEFAULT_OUTLINE[index]
+    return outline[index] if index < len(outline) else None
+
+
+@dataclass
+class Placed:
+    """Where an item is: its pack's title and the item; `added` is False when it was there."""
+
+    pack_title: str
+    item: PackItem
+    added: bool = True
+
+    def message(self) -> str:
+        where = f"《{self.pack_title}》的〈{self.item.section}〉"
+        return f"已加入{where}" if self.added else f"{where}里已有这一条，没有重复加入"
+
+
 def add_item(
     library: Library,
     pack_id: int,
@@ -98,28 +175,59 @@ def add_item(
     viewer: Principal,
     chunk_id: int | None = None,
     note: str = "",
-) -> PackItem:
-    """Put a document (or one of its passages) at the end of a section of the pack."""
+) -> Placed:
+    """Put a document (or one of its passages) at the end of a section of the pack; one that is
+    already in the pack stays where it is (nothing is added twice)."""
     catalog.get_document(library, doc_id, viewer=viewer)
     with library.session() as session:
         pack = _pack(session, pack_id)
+        items = store.pack_items(session, pack_id=pack_id)
+        same = [i for i in items if i.doc_id == doc_id and i.chunk_id == chunk_id]
+        if same:
+            return Placed(pack.title, same[0], added=False)
         if section not in pack.outline:
             pack.outline = [*pack.outline, section]
-            session.add(pack)
-        position = len(store.pack_items(session, pack_id=pack_id))
         item = PackItem(
             pack_id=pack_id,
             section=section,
-            position=position,
+            position=len(items),
             doc_id=doc_id,
             chunk_id=chunk_id,
             note=note,
         )
         session.add(item)
         pack.updated_at = utcnow()
+        session.add(pack)
         session.commit()
         session.refresh(item)
-    return item
+        return Placed(pack.title, item)
+
+
+def find_item(library: Library, item_id: int, *, viewer: Principal) -> Placed | None:
+    """An item the viewer may see, with its pack's title; None when there is none."""
+    with library.session() as session:
+        item = session.get(PackItem, item_id)
+        pack = store.get_pack(session, pack_id=item.pack_id) if item else None
+    if item is None or pack is None:
+        return None
+    if not catalog.visible_ids(library, [item.doc_id], viewer=viewer):
+        return None
+    return Placed(pack.title, item)
+
+
+def remove_item(library: Library, pack_id: int, item_id: int, *, viewer: Principal) -> PackItem:
+    """Take an item out of the pack; the removed item."""
+    placed = find_item(library, item_id, viewer=viewer)
+    if placed is None or placed.item.pack_id != pack_id:
+        raise NotFoundError(f"培训包 {pack_id} 里没有条目 {item_id}")
+    with library.session() as session:
+        item = session.get(PackItem, item_id)
+        pack = _pack(session, pack_id)
+        session.delete(item)
+        pack.updated_at = utcnow()
+        session.add(pack)
+        session.commit()
+    return placed.item
 
 
 def reorder(library: Library, pack_id: int, item_ids: list[int], *, viewer: Principal) -> None:
@@ -141,11 +249,9 @@ def _section_for(document, topic: str) -> str:
     for index, words in TOPIC_WORDS:
         if any(w in meta_text for w in words):
             return DEFAULT_OUTLINE[index]
-    if document.type == "lesson" or (document.type == "case" and document.stage == "复盘"):
+    if document.type in ("lesson", "case"):
         return DEFAULT_OUTLINE[5]
-    if document.type == "case":
-        return DEFAULT_OUTLINE[5]
-    return DEFAULT_OUTLINE[STAGE_SECTIONS.get(document.stage or "", 1)]
+    return stage_section(document.stage, DEFAULT_OUTLINE) or DEFAULT_OUTLINE[1]
 
 
 @dataclass

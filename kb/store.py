@@ -244,6 +244,12 @@ def pack_items(session: Session, *, pack_id: int) -> Sequence[PackItem]:
     return session.exec(query.order_by(col(PackItem.position), col(PackItem.id))).all()
 
 
+def delete_pack(session: Session, *, pack_id: int) -> None:
+    """Delete a pack and its items (caller commits)."""
+    session.exec(delete(PackItem).where(col(PackItem.pack_id) == pack_id))
+    session.exec(delete(Pack).where(col(Pack.id) == pack_id))
+
+
 def delete_orphan_chunks(session: Session) -> int:
     """Delete chunks whose document no longer exists (caller commits); how many."""
     known = select(Document.id)

@@ -15,6 +15,7 @@ from kb import catalog, store
 from kb.access import Principal
 from kb.chunking import sentence_spans
 from kb.errors import InvalidQueryError, NotFoundError
+from kb.filters import parse_filter
 from kb.library import Library
 from kb.models import SavedTemplate
 from kb.search import SearchService, document_metadata
@@ -85,26 +86,45 @@ class Template:
 GENERIC_CHARS = set("项目客户的与和及之主要情况介绍与其")
 SECTION_CONCEPTS = {
     "背景": ("背景", "概况", "现状", "基本情况", "简介"),
-    "目标": ("目标", "诉求", "需求", "期望", "范围"),
-    "诊断": ("诊断", "发现", "问题", "调研", "分析"),
-    "方案": ("方案", "设计", "思路", "举措", "对策", "建议"),
-    "实施": ("实施", "推进", "落地", "过程", "路径", "执行", "计划"),
-    "成效": ("成效", "效果", "成果", "价值", "收益", "结果", "进展"),
-    "经验": ("经验", "教训", "复盘", "启示", "总结", "体会", "反思"),
+    "目标": ("目标", "诉求", "需求", "期望"),
+    "经过": ("发生了什么", "经过", "事件"),
+    "诊断": ("诊断", "发现", "问题", "调研", "评估"),
+    "原因": ("原因", "成因", "根因"),
+    "方案": ("方案", "思路", "举措", "对策", "策略"),
+    "实施": ("实施", "推进", "落地", "执行", "计划", "路径"),
+    "成效": ("成效", "效果", "成果", "价值", "收益", "效益", "结果", "进展"),
+    "经验": ("经验", "教训", "复盘", "启示", "体会", "反思", "总结"),
+    "目的": ("目的", "依据"),
+    "范围": ("范围", "触发条件"),
+    "职责": ("角色", "职责", "分工"),
+    "输入输出": ("输入", "输出"),
+    "步骤": ("步骤", "操作", "时间线"),
+    "清单": ("清单", "自查"),
+    "注意": ("注意事项", "常见问题", "违规"),
 }
+# Words that name a concept only when the heading has no more specific word: 原因分析 is about
+# causes, 教训与建议 about lessons, 方案设计 about the solution.
+WEAK_CONCEPTS = {"诊断": ("分析",), "方案": ("建议", "设计"), "实施": ("过程",)}
+_REMARK = re.compile(r"[（(][^）)]*[）)]\s*$")
+
+
+def _last_concept(text: str, words: dict[str, tuple[str, ...]]) -> str | None:
+    """The concept whose word ends last in the text (the head noun of a heading)."""
+    best, where = None, (-1, 0)
+    for concept, options in words.items():
+        for word in options:
+            position = text.rfind(word)
+            if position >= 0 and (position + len(word), len(word)) > where:
+                best, where = concept, (position + len(word), len(word))
+    return best
 
 
 def section_concept(heading: str) -> str | None:
-    """The consulting-case section a heading names, from the last concept word in it (the head
-    noun): ``背景与现状`` -> 背景, ``现状诊断`` -> 诊断, ``当前进展与体会`` -> 经验."""
-    text = normalize_for_index(bare_heading(heading))
-    best, where = None, -1
-    for concept, words in SECTION_CONCEPTS.items():
-        for word in words:
-            position = text.rfind(word)
-            if position >= 0 and position + len(word) > where:
-                best, where = concept, position + len(word)
-    return best
+    """The section concept a heading names, from the last concept word in it (the head noun),
+    weak words only when there is no other, remarks in brackets left out: ``背景与现状`` -> 背景, ``现状诊断`` -> 诊断,
+    ``原因分析`` -> 原因, ``教训与建议`` -> 经验, ``当前进展与体会`` -> 经验."""
+    text = _REMARK.sub("", normalize_for_index(bare_heading(heading)))
+    return _last_concept(text, SECTION_CONCEPTS) or _last_concept(text, WEAK_CONCEPTS)
 
 
 def _heading_chars(heading: str) -> set[str]:
@@ -167,6 +187,36 @@ def _content_scaler(sections: list[SourceSection]):
     return lambda cos: float(1 / (1 + np.exp(-(cos - mean) / std)))
 
 
+def _heading_fit(section: SourceSection, cluster: list[SourceSection]) -> float:
+    """How well a heading fits a cluster: -1 when it names another concept than any member."""
+    scores = [heading_similarity(section.heading, m.heading) for m in cluster]
+    return -1.0 if min(scores) < 0 else max(scores)
+
+
+def cluster_concept(cluster: list[SourceSection]) -> str | None:
+    """The concept most of the cluster's headings name."""
+    concepts = Counter(c for c in (section_concept(s.heading) for s in cluster) if c)
+    return concepts.most_common(1)[0][0] if concepts else None
+
+
+def _row_name(cluster: list[SourceSection]) -> str:
+    """The commonest bare heading among those naming the cluster's concept (shortest on ties)."""
+    concept = cluster_concept(cluster)
+    names = Counter(
+        bare_heading(s.heading) for s in cluster if section_concept(s.heading) == concept
+    )
+    return max(names.items(), key=lambda item: (item[1], -len(item[0])))[0]
+
+
+def merge_rows(clusters: list[list[SourceSection]]) -> list[list[SourceSection]]:
+    """One row per concept (or per name, for headings without one): clusters that name the
+    same are joined."""
+    rows: dict[str, list[SourceSection]] = {}
+    for cluster in clusters:
+        rows.setdefault(cluster_concept(cluster) or _row_name(cluster), []).extend(cluster)
+    return list(rows.values())
+
+
 def align_sections(by_doc: dict[str, list[SourceSection]]) -> list[list[SourceSection]]:
     """Clusters of corresponding sections, at most one per document, by heading and content."""
     every = [s for sections in by_doc.values() for s in sections]
@@ -178,7 +228,7 @@ def align_sections(by_doc: dict[str, list[SourceSection]]) -> list[list[SourceSe
         pairs = []
         for i, section in enumerate(by_doc[doc_id]):
             for j, cluster in enumerate(clusters):
-                heading = max(heading_similarity(section.heading, m.heading) for m in cluster)
+                heading = _heading_fit(section, cluster)
                 centroid = np.mean([m.vector for m in cluster], axis=0)
                 content = scale(
                     float(section.vector @ (centroid / (np.linalg.norm(centroid) or 1)))
@@ -249,7 +299,7 @@ def _fixed_text(cluster: list[SourceSection], known: dict[str, dict[str, str]]) 
             if len(key) >= 8:
                 seen[key].add(section.doc_id)
                 originals.setdefault(key, slotted)
-    need = max(2, (len(cluster) + 1) // 2)
+    need = max(2, (len({s.doc_id for s in cluster}) + 1) // 2)
     return [originals[k] for k, docs in seen.items() if len(docs) >= need]
 
 
@@ -280,14 +330,13 @@ def _section(
     cluster: list[SourceSection], total: int, known: dict[str, dict[str, str]]
 ) -> TemplateSection:
     fixed = _fixed_text(cluster, known)
-    names = Counter(bare_heading(s.heading) for s in cluster)
-    best = max(names.items(), key=lambda item: (item[1], -len(item[0])))[0]
+    documents = list(dict.fromkeys(s.doc_id for s in cluster))
     return TemplateSection(
-        name=best,
+        name=_row_name(cluster),
         variants=list(dict.fromkeys(s.heading for s in cluster)),
-        support=round(len(cluster) / total, 3),
+        support=round(len(documents) / total, 3),
         position=round(statistics.median(s.position for s in cluster), 3),
-        documents=[s.doc_id for s in cluster],
+        documents=documents,
         guidance=_guidance(cluster, known, fixed),
         fixed_text=fixed,
     )
@@ -309,7 +358,8 @@ def extract_template(
     known = {d.id: client_names(d.client) for d in documents}
     by_doc = source_sections(library, doc_ids)
     sections = sorted(
-        (_section(c, len(doc_ids), known) for c in align_sections(by_doc)), key=lambda s: s.position
+        (_section(c, len(doc_ids), known) for c in merge_rows(align_sections(by_doc))),
+        key=lambda s: s.position,
     )
     required = [s for s in sections if s.support >= threshold]
     optional = [s for s in sections if s.support < threshold]
@@ -357,6 +407,41 @@ def to_markdown(template: Template) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class TemplateSources:
+    """The documents a template is drawn from, of one type when chosen from a search or filter:
+    the type used and how many of the candidates had each type (to offer a switch)."""
+
+    doc_ids: list[str]
+    doc_type: str | None = None
+    types: dict[str, int] = field(default_factory=dict)
+
+
+def _type_filter(filters: list[str]) -> tuple[list[str], list[str]]:
+    """The values of the `type=` conditions among the filters, and the other filters."""
+    wanted, others = [], []
+    for expression in filters:
+        parsed = parse_filter(expression)
+        if parsed.field == "type" and parsed.op == "=":
+            wanted.append(parsed.value)
+        else:
+            others.append(expression)
+    return wanted, others
+
+
+def _candidates(
+    service: SearchService, viewer: Principal, query: str | None, filters: list[str], limit: int
+) -> list[tuple[str, str]]:
+    """(id, type) of the best documents for the query, or of the documents passing the filters."""
+    if query:
+        result = service.search(query, viewer=viewer, k=limit, by_doc=True, filters=filters)
+        return [(hit.doc_id, hit.type) for hit in result.hits]
+    page = catalog.list_documents(
+        service.library, viewer=viewer, filters=filters, limit=catalog.MAX_PAGE_SIZE
+    )
+    return [(d.doc_id, d.type) for d in page.documents]
+
+
 def select_documents(
     service: SearchService,
     *,
@@ -364,18 +449,23 @@ def select_documents(
     doc_ids: list[str] | None = None,
     query: str | None = None,
     filters: list[str] | None = None,
+    doc_type: str | None = None,
     limit: int = 20,
-) -> list[str]:
-    """The sources of a template: given ids, the best documents for a query, or a filter."""
+) -> TemplateSources:
+    """The sources of a template: the given ids, or the best documents of one type for a query
+    or a filter: `doc_type`, else the commonest of the filter's types among the hits (ties go to
+    the better ranked), else the filter's first type."""
     if doc_ids:
-        return doc_ids
-    if query:
-        result = service.search(query, viewer=viewer, k=limit, by_doc=True, filters=filters)
-        return [hit.doc_id for hit in result.hits]
-    page = catalog.list_documents(
-        service.library, viewer=viewer, filters=filters, limit=catalog.MAX_PAGE_SIZE
-    )
-    return [d.doc_id for d in page.documents]
+        return TemplateSources(doc_ids)
+    wanted, others = _type_filter(filters or [])
+    candidates = _candidates(service, viewer, query, others, limit)
+    types = dict(Counter(t for _, t in candidates).most_common())
+    allowed = [t for t in types if t in wanted or not wanted] + wanted
+    chosen = doc_type or next(iter(allowed), None)
+    if chosen is None:
+        return TemplateSources([], None, types)
+    ranked = _candidates(service, viewer, query, [*others, f"type={chosen}"], limit)
+    return TemplateSources([d for d, _ in ranked], chosen, types)
 
 
 def save(library: Library, name: str, template: Template) -> SavedTemplate:

@@ -12,7 +12,7 @@ from kb import packs, store, templates
 from kb.access import Principal
 from kb.errors import NotFoundError
 from kb.models import Pack, PackItem, SavedTemplate
-from web.api import ERRORS, MAX_ID
+from web.api import ERRORS, MAX_ID, RowId
 from web.auth import EditorDep, ViewerDep
 from web.deps import LibraryDep, ServiceDep
 
@@ -25,6 +25,9 @@ class TemplateRequest(BaseModel):
     doc_ids: list[str] | None = None
     query: Annotated[str | None, Field(max_length=1000)] = None
     filters: FilterParam = None
+    doc_type: Annotated[
+        str | None, Field(max_length=50, description="来源的文档类型；缺省时取检索结果中最多的类型")
+    ] = None
     min_support: Annotated[float, Field(ge=0, le=1)] = templates.SUPPORT_THRESHOLD
     save_as: Annotated[str | None, Field(max_length=100)] = None
 
@@ -36,6 +39,8 @@ class TemplateOut(BaseModel):
     optional: list[dict]
     slots: list[str]
     markdown: str
+    doc_type: str | None = None
+    types: dict[str, int] = {}
     saved: dict | None = None
 
 
@@ -63,6 +68,10 @@ class ItemRequest(BaseModel):
     note: Annotated[str, Field(max_length=5000)] = ""
 
 
+class SectionRequest(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class OrderRequest(BaseModel):
     item_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]]
 
@@ -74,6 +83,12 @@ class PackOut(BaseModel):
     outline: list[str]
     redact: bool
     items: list[dict]
+
+
+class ItemAdded(PackOut):
+    item: dict
+    added: bool
+    message: str
 
 
 def _saved_out(saved: SavedTemplate) -> SavedTemplateOut:
@@ -88,14 +103,23 @@ def extract(
 ) -> TemplateOut:
     if body.save_as:
         viewer.require("editor")
-    ids = templates.select_documents(
-        service, viewer=viewer, doc_ids=body.doc_ids, query=body.query, filters=body.filters
+    sources = templates.select_documents(
+        service,
+        viewer=viewer,
+        doc_ids=body.doc_ids,
+        query=body.query,
+        filters=body.filters,
+        doc_type=body.doc_type,
     )
-    template = templates.extract_template(library, ids, viewer=viewer, threshold=body.min_support)
+    template = templates.extract_template(
+        library, sources.doc_ids, viewer=viewer, threshold=body.min_support
+    )
     saved = templates.save(library, body.save_as, template) if body.save_as else None
     return TemplateOut(
         **template.to_json(),
         markdown=templates.to_markdown(template),
+        doc_type=sources.doc_type,
+        types=sources.types,
         saved=_saved_out(saved).model_dump() if saved else None,
     )
 
@@ -199,9 +223,20 @@ def update_pack(
     return _pack_out(library, pack_id, editor)
 
 
-@router.post("/packs/{pack_id}/items", response_model=PackOut, summary="加入文档或段落")
-def add_item(library: LibraryDep, editor: EditorDep, pack_id: PackId, body: ItemRequest) -> PackOut:
-    packs.add_item(
+@router.delete("/packs/{pack_id}", response_model=dict[str, int | str], summary="删除培训包")
+def delete_pack(library: LibraryDep, editor: EditorDep, pack_id: PackId) -> dict[str, int | str]:
+    return {"deleted": pack_id, "title": packs.delete_pack(library, pack_id)}
+
+
+@router.post(
+    "/packs/{pack_id}/items",
+    response_model=ItemAdded,
+    summary="加入文档或段落（已在包里的不重复加入，added 为 false）",
+)
+def add_item(
+    library: LibraryDep, editor: EditorDep, pack_id: PackId, body: ItemRequest
+) -> ItemAdded:
+    placed = packs.add_item(
         library,
         pack_id,
         doc_id=body.doc_id,
@@ -210,6 +245,41 @@ def add_item(library: LibraryDep, editor: EditorDep, pack_id: PackId, body: Item
         chunk_id=body.chunk_id,
         note=body.note,
     )
+    return ItemAdded(
+        **_pack_out(library, pack_id, editor).model_dump(),
+        item=_item(placed.item),
+        added=placed.added,
+        message=placed.message(),
+    )
+
+
+@router.delete("/packs/{pack_id}/items/{item_id}", response_model=PackOut, summary="移除条目")
+def remove_item(library: LibraryDep, editor: EditorDep, pack_id: PackId, item_id: RowId) -> PackOut:
+    packs.remove_item(library, pack_id, item_id, viewer=editor)
+    return _pack_out(library, pack_id, editor)
+
+
+@router.post("/packs/{pack_id}/sections", response_model=PackOut, summary="在大纲末尾加一个章节")
+def add_section(
+    library: LibraryDep, editor: EditorDep, pack_id: PackId, body: SectionRequest
+) -> PackOut:
+    packs.add_section(library, pack_id, body.name)
+    return _pack_out(library, pack_id, editor)
+
+
+@router.patch(
+    "/packs/{pack_id}/sections/{number}",
+    response_model=PackOut,
+    summary="章节改名（number 从 1 起；章节里的条目随之移动）",
+)
+def rename_section(
+    library: LibraryDep,
+    editor: EditorDep,
+    pack_id: PackId,
+    number: Annotated[int, Path(ge=1, le=1000, description="章节序号，从 1 起")],
+    body: SectionRequest,
+) -> PackOut:
+    packs.rename_section(library, pack_id, number, body.name)
     return _pack_out(library, pack_id, editor)
 
 

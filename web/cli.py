@@ -455,6 +455,9 @@ def template(
     filters: Annotated[
         list[str] | None, typer.Option("--filter", help="筛选来源，如 service_type=运营优化")
     ] = None,
+    doc_type: Annotated[
+        str | None, typer.Option("--type", help="来源的文档类型（默认取候选中最多的类型）")
+    ] = None,
     auto: Annotated[bool, typer.Option("--auto", help="按服务类型提出模板族")] = False,
     save: Annotated[
         str | None, typer.Option("--save", help="以此名称保存（同名则新增版本）")
@@ -470,13 +473,20 @@ def template(
         return
     if not (docs or query or filters):
         _fail("请用 --docs、--query 或 --filter 指定来源文档，或用 --auto")
-    ids = templates.select_documents(
+    sources = templates.select_documents(
         SearchService(library),
         viewer=_viewer(),
         doc_ids=docs.split(",") if docs else None,
         query=query,
         filters=filters,
+        doc_type=doc_type,
     )
+    if sources.doc_type:
+        counts = "、".join(f"{t} {n}" for t, n in sources.types.items())
+        err.print(
+            f"来源类型：{sources.doc_type}（候选文档中：{counts}；--type 可改）", highlight=False
+        )
+    ids = sources.doc_ids
     result = templates.extract_template(library, ids, viewer=_viewer(), threshold=min_support)
     if save:
         saved = templates.save(library, save, result)

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from kb import catalog, store, suggestions
-from kb.packs import DEFAULT_OUTLINE
+from kb import catalog, suggestions
 from kb.similar import similar_documents
 from web.api import RowId, decide, receive_uploads
 from web.auth import EditorDep, ViewerDep
 from web.deps import LibraryDep, ServiceDep, SettingsDep
+from web.pages_library import add_to_pack_form
 from web.passages import render_passage
 from web.templating import local_path, query_string, render
 
@@ -69,9 +69,7 @@ def search_page(
             ),
             stats=catalog.library_stats(library, viewer=viewer),
         )
-    with library.session() as session:
-        context["packs"] = list(store.list_packs(session))
-    context["outline"] = DEFAULT_OUTLINE
+    context.update(add_to_pack_form(request, library, viewer))
     context["back"] = _search_url(q, mode, view, filters, page)
     context["facet_url"] = lambda item: _search_url(q, mode, view, _toggle(filters, item))
     context["page_url"] = lambda n: _search_url(q, mode, view, filters, n)

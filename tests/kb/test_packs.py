@@ -7,7 +7,7 @@ import docx
 import pytest
 
 from ingest.pipeline import ingest_paths
-from kb import packs
+from kb import packs, store
 from kb.access import LOCAL
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.search import SearchService
@@ -145,3 +145,78 @@ def test_suggest_places_sops_lessons_and_cases_in_the_outline(ingested):
     assert sections == sorted(sections)
     lesson = next(s for s in suggested if s.type == "lesson")
     assert lesson.section == "案例分析与经验总结"
+
+
+@pytest.mark.parametrize(
+    ("stage", "section"),
+    [
+        ("售前", "前期准备与客户沟通"),
+        ("诊断", "前期准备与客户沟通"),
+        ("診斷", "前期准备与客户沟通"),
+        ("方案设计", "服务流程设计与实施"),
+        ("实施", "服务流程设计与实施"),
+        ("评估", "服务质量控制与评估"),
+        ("交付", "服务交付与成果输出"),
+        ("运维", "后续支持与持续改进"),
+        ("复盘", "案例分析与经验总结"),
+        ("", None),
+        (None, None),
+        ("其他", None),
+    ],
+)
+def test_stage_picks_the_lifecycle_section(stage, section):
+    assert packs.stage_section(stage, packs.DEFAULT_OUTLINE) == section
+
+
+def test_stage_follows_a_renamed_section_by_its_place():
+    outline = ["售前与沟通", *packs.DEFAULT_OUTLINE[1:]]
+    assert packs.stage_section("诊断", outline) == "售前与沟通"
+    assert packs.stage_section("交付", outline) == "服务交付与成果输出"
+
+
+def test_an_item_is_not_added_twice(pack_library):
+    library, pack = pack_library
+    again = packs.add_item(
+        library, pack.id, doc_id="CASE-R-001", section="团队建设与培训", viewer=LOCAL
+    )
+    assert not again.added and again.item.section == "服务交付与成果输出"
+    assert (
+        again.message()
+        == "《新人培训：交付与复盘》的〈服务交付与成果输出〉里已有这一条，没有重复加入"
+    )
+    _, items = packs.load_pack(library, pack.id, viewer=LOCAL)
+    assert [i.doc_id for i in items].count("CASE-R-001") == 1
+    passage = packs.add_item(
+        library, pack.id, doc_id="CASE-R-001", section="团队建设与培训", chunk_id=1, viewer=LOCAL
+    )
+    assert (
+        passage.added and passage.message() == "已加入《新人培训：交付与复盘》的〈团队建设与培训〉"
+    )
+
+
+def test_remove_item_rename_and_add_section_delete_pack(pack_library):
+    library, pack = pack_library
+    _, items = packs.load_pack(library, pack.id, viewer=LOCAL)
+    removed = packs.remove_item(library, pack.id, items[0].id, viewer=LOCAL)
+    _, left = packs.load_pack(library, pack.id, viewer=LOCAL)
+    assert removed.id not in {i.id for i in left} and len(left) == len(items) - 1
+    with pytest.raises(NotFoundError):
+        packs.remove_item(library, pack.id, removed.id, viewer=LOCAL)
+    number = pack.outline.index("案例分析与经验总结") + 1
+    renamed = packs.rename_section(library, pack.id, number, "复盘案例")
+    assert renamed.outline[number - 1] == "复盘案例" and len(renamed.outline) == 8
+    _, after = packs.load_pack(library, pack.id, viewer=LOCAL)
+    assert {i.section for i in after if i.doc_id == "CASE-R-002"} == {"复盘案例"}
+    with pytest.raises(InvalidQueryError, match="已有章节"):
+        packs.rename_section(library, pack.id, 1, "复盘案例")
+    with pytest.raises(NotFoundError):
+        packs.rename_section(library, pack.id, 99, "不存在的章节")
+    grown = packs.add_section(library, pack.id, "行业专题")
+    assert grown.outline[-1] == "行业专题" and len(grown.outline) == 9
+    with pytest.raises(InvalidQueryError):
+        packs.add_section(library, pack.id, "  ")
+    assert packs.delete_pack(library, pack.id) == "新人培训：交付与复盘"
+    with pytest.raises(NotFoundError):
+        packs.load_pack(library, pack.id, viewer=LOCAL)
+    with library.session() as session:
+        assert list(store.pack_items(session, pack_id=pack.id)) == []

@@ -210,3 +210,120 @@ def test_structure_signature_and_families_by_structure(library_with_cases, tmp_p
     families = propose_families(library_with_cases, viewer=LOCAL)
     structural = [f for f in families if f["grouped_by"].startswith("structure=")]
     assert structural and set(structural[0]["documents"]) >= {"S0", "S1", "S2", "t2"}
+
+
+LESSON = """---
+id: {id}
+type: lesson
+title: 教训{id}
+---
+
+## 背景
+
+{id} 项目的客户是一家制造企业，供应商交付经常延迟，库存积压严重。
+
+## 发生了什么
+
+项目中期发现 {id} 的数据口径不一致，诊断结论需要返工两周。
+
+## 原因分析
+
+启动阶段没有确认数据口径，访谈与系统数据对不上，导致返工。
+
+## 教训与建议
+
+启动会上就确认数据口径和责任人，每周复核一次交付与库存数据。
+"""
+SOP = """---
+id: {id}
+type: sop
+title: 规范{id}
+---
+
+## 1. 目的
+
+规范 {id} 的供应商交付与库存盘点流程，保证数据口径一致。
+
+## 2. 操作步骤
+
+每周盘点库存，核对供应商交付记录，发现异常当天上报。
+"""
+
+
+@pytest.fixture
+def mixed_library(library_with_cases, tmp_path: Path):
+    """The four cases, two lessons and two SOPs."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for doc_id in ("L1", "L2"):
+        (folder / f"{doc_id}.md").write_text(LESSON.format(id=doc_id), encoding="utf-8")
+    for doc_id in ("S1", "S2"):
+        (folder / f"{doc_id}.md").write_text(SOP.format(id=doc_id), encoding="utf-8")
+    ingest_paths(library_with_cases, [folder])
+    return library_with_cases
+
+
+@pytest.mark.parametrize(
+    ("heading", "concept"),
+    [
+        ("解决方案", "方案"),
+        ("四、方案设计", "方案"),
+        ("教训与建议", "经验"),
+        ("七、问题与教训", "经验"),
+        ("现状诊断", "诊断"),
+        ("三、问题诊断与主要发现", "诊断"),
+        ("原因分析", "原因"),
+        ("发生了什么", "经过"),
+        ("6. 项目成效（阶段性）", "成效"),
+        ("六、常见问题", "注意"),
+    ],
+)
+def test_section_concepts_keep_their_own_meaning(heading, concept):
+    assert section_concept(heading) == concept
+
+
+def test_mixed_sources_never_put_a_solution_under_lessons_or_diagnosis_under_causes(
+    mixed_library,
+):
+    ids = [*DOCS, "L1", "L2", "S1", "S2"]
+    template = extract_template(mixed_library, ids, viewer=LOCAL)
+    rows = template.sections + template.optional
+    names = [s.name for s in rows]
+    assert len(names) == len(set(names)), names
+    for row in rows:
+        concepts = {section_concept(v) for v in row.variants} - {None}
+        assert len(concepts) <= 1, (row.name, row.variants)
+        assert section_concept(row.name) in concepts | {None}, (row.name, row.variants)
+    concepts = [c for c in (section_concept(s.name) for s in rows) if c]
+    assert {"诊断", "原因", "方案", "经验"} <= set(concepts), names
+    assert len(concepts) == len(set(concepts)), names  # one row per concept
+    assert section_concept(by_concept(rows, "经验").name) == "经验"
+    assert "原因分析" in by_concept(rows, "原因").variants
+    assert "原因分析" not in by_concept(rows, "诊断").variants
+
+
+def by_concept(rows, concept):
+    return next(s for s in rows if section_concept(s.name) == concept)
+
+
+def test_a_template_from_a_search_uses_one_type_and_says_which(mixed_library):
+    from kb.search import SearchService
+    from kb.templates import select_documents
+
+    service = SearchService(mixed_library)
+    query = "供应商交付 库存 数据口径 项目"
+    chosen = select_documents(service, viewer=LOCAL, query=query)
+    assert chosen.types == {"case": 4, "lesson": 2, "sop": 2}
+    assert chosen.doc_type == "case" and sorted(chosen.doc_ids) == sorted(DOCS)
+    lessons = select_documents(service, viewer=LOCAL, query=query, doc_type="lesson")
+    assert lessons.doc_type == "lesson" and sorted(lessons.doc_ids) == ["L1", "L2"]
+    assert lessons.types == chosen.types
+    by_filter = select_documents(service, viewer=LOCAL, query=query, filters=["type:sop"])
+    both = select_documents(service, viewer=LOCAL, query=query, filters=["type=sop", "type=lesson"])
+    assert both.doc_type in ("sop", "lesson") and len(both.doc_ids) == 2
+    assert by_filter.doc_type == "sop" and sorted(by_filter.doc_ids) == ["S1", "S2"]
+    listed = select_documents(service, viewer=LOCAL, filters=["service_type=流程优化"])
+    assert listed.doc_type == "case" and listed.types == {"case": 4}
+    template = extract_template(mixed_library, lessons.doc_ids, viewer=LOCAL)
+    assert template.front_matter["type"] == "lesson"
+    assert [s.name for s in template.sections] == ["背景", "发生了什么", "原因分析", "教训与建议"]

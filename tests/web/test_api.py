@@ -689,7 +689,11 @@ ROUTES = {
     ("get", "/api/packs"): set(),
     ("get", "/api/packs/{pack_id}"): {"pack_id"},
     ("patch", "/api/packs/{pack_id}"): {"pack_id"},
+    ("delete", "/api/packs/{pack_id}"): {"pack_id"},
     ("post", "/api/packs/{pack_id}/items"): {"pack_id"},
+    ("delete", "/api/packs/{pack_id}/items/{item_id}"): {"pack_id", "item_id"},
+    ("post", "/api/packs/{pack_id}/sections"): {"pack_id"},
+    ("patch", "/api/packs/{pack_id}/sections/{number}"): {"pack_id", "number"},
     ("post", "/api/packs/{pack_id}/order"): {"pack_id"},
     ("get", "/api/packs/{pack_id}/export"): {"pack_id", "format", "redact"},
 }

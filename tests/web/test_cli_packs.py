@@ -42,3 +42,13 @@ def test_template_from_a_filter_as_markdown_and_json(tmp_path):
     assert json.loads(saved.stdout)["sources"] == ["CASE-T-001", "CASE-T-002"]
     assert "已保存模板 运营模板 第 1 版" in saved.output
     assert kb(data_dir, "template").exit_code == 1
+
+
+def test_template_from_a_query_says_which_type_it_used(tmp_path):
+    data_dir = tmp_path / "index"
+    kb(data_dir, "ingest", str(DATA / "library"))
+    cases = kb(data_dir, "template", "--query", "项目 数据 门店 供应商", "--json")
+    assert cases.exit_code == 0 and "来源类型：case（候选文档中：case 2、" in cases.stderr
+    assert sorted(json.loads(cases.stdout)["sources"]) == ["CASE-T-001", "CASE-T-002"]
+    one_sop = kb(data_dir, "template", "--query", "项目 数据 门店 供应商", "--type", "sop")
+    assert one_sop.exit_code == 1 and "来源类型：sop" in one_sop.output  # one SOP: too few

@@ -74,3 +74,41 @@ def test_packs_create_add_reorder_suggest_export(client):
     )
     assert updated.json()["title"] == "新人培训（二期）" and updated.json()["redact"] is False
     assert client.post("/api/packs", json={"title": ""}).status_code == 422
+
+
+def test_template_from_a_query_uses_the_commonest_type_or_the_one_asked_for(client):
+    body = client.post("/api/templates", json={"query": "项目 数据 门店 供应商"}).json()
+    assert body["doc_type"] == "case" and body["types"]["case"] == 2
+    assert sorted(body["sources"]) == ["CASE-T-001", "CASE-T-002"]
+    assert body["front_matter"]["type"] == "case"
+    too_few = client.post(
+        "/api/templates", json={"query": "项目 数据 门店 供应商", "doc_type": "sop"}
+    )
+    assert too_few.status_code == 400 and "至少需要 2 篇" in too_few.json()["error"]["message"]
+
+
+def test_pack_items_once_remove_sections_and_delete(settings, client):
+    pack = client.post("/api/packs", json={"title": "新人培训"}).json()
+    url = f"/api/packs/{pack['id']}"
+    item = {"doc_id": "CASE-T-001", "section": "服务交付与成果输出"}
+    first = client.post(f"{url}/items", json=item).json()
+    assert first["added"] and first["message"] == "已加入《新人培训》的〈服务交付与成果输出〉"
+    again = client.post(f"{url}/items", json={**item, "section": "团队建设与培训"}).json()
+    assert not again["added"] and "已有这一条" in again["message"]
+    assert [i["doc_id"] for i in again["items"]] == ["CASE-T-001"]
+    added = client.post(f"{url}/sections", json={"name": "行业专题"}).json()
+    assert added["outline"][-1] == "行业专题"
+    assert client.post(f"{url}/sections", json={"name": "行业专题"}).status_code == 400
+    renamed = client.patch(f"{url}/sections/4", json={"name": "成果交付"}).json()
+    assert renamed["outline"][3] == "成果交付" and renamed["items"][0]["section"] == "成果交付"
+    assert client.patch(f"{url}/sections/99", json={"name": "x"}).status_code == 404
+    with api_client(settings, role="reader") as reader:
+        assert reader.delete(f"{url}/items/{first['item']['id']}").status_code == 403
+        assert reader.post(f"{url}/sections", json={"name": "y"}).status_code == 403
+        assert reader.patch(f"{url}/sections/1", json={"name": "y"}).status_code == 403
+        assert reader.delete(url).status_code == 403
+    left = client.delete(f"{url}/items/{first['item']['id']}").json()
+    assert left["items"] == []
+    assert client.delete(f"{url}/items/{first['item']['id']}").status_code == 404
+    assert client.delete(url).json() == {"deleted": pack["id"], "title": "新人培训"}
+    assert client.get(url).status_code == 404 and client.delete(url).status_code == 404

@@ -14,11 +14,9 @@ would still get a dense-only hit, then the floor the product uses for this embed
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.retrieval import DEFAULT_DATA, cmrc_library, load_questions  # noqa: E402
+from bench.retrieval import cmrc_bench  # noqa: E402
 from kb import store  # noqa: E402
 from kb.search import SearchService  # noqa: E402
 
@@ -119,19 +117,10 @@ def report(figures: dict[str, list[float]], floor: float) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--embedder", default="e5")
-    parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
-    parser.add_argument("--data-dir", type=Path, help="keep the library here (reused if present)")
-    args = parser.parse_args()
-    if not args.data.is_file():
-        print(f"skip: {args.data} not found (CMRC 2018 trial set); nothing measured")
-        return 0
-    paragraphs, questions = load_questions(args.data)
-    questions = questions[: args.limit] if args.limit else questions
-    with tempfile.TemporaryDirectory() as tmp:
-        library = cmrc_library(paragraphs, args.embedder, args.data_dir or Path(tmp) / "index")
+    with cmrc_bench(__doc__) as bench:
+        if bench is None:
+            return 0
+        library, questions, _ = bench
         service = SearchService(library)
         figures = measure(service, questions)
         report(figures, library.embedder.relevance_floor)

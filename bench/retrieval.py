@@ -18,6 +18,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,6 +71,36 @@ def write_library_files(folder: Path, paragraphs: dict[str, str]) -> None:
         (folder / f"{pid}.md").write_text(body, encoding="utf-8")
 
 
+@contextmanager
+def cmrc_bench(doc: str | None) -> Iterator[tuple[Library, list, argparse.Namespace] | None]:
+    """The library and questions a CMRC bench's command line names (a temporary library unless
+    --data-dir keeps one); None, after saying so, when the data file is absent."""
+    parsed = cmrc_arguments(doc)
+    if parsed is None:
+        yield None
+        return
+    args, paragraphs, questions = parsed
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = args.data_dir or Path(tmp) / "index"
+        yield cmrc_library(paragraphs, args.embedder, data_dir), questions, args
+
+
+def cmrc_arguments(doc: str | None) -> tuple[argparse.Namespace, dict, list] | None:
+    """The command line of a CMRC bench and the data it names; None (after saying so) when the
+    data file is absent."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--embedder", default="e5")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    parser.add_argument("--data-dir", type=Path, help="keep the library here (reused if present)")
+    args = parser.parse_args()
+    if not args.data.is_file():
+        print(f"skip: {args.data} not found (CMRC 2018 trial set); nothing measured")
+        return None
+    paragraphs, questions = load_questions(args.data)
+    return args, paragraphs, questions[: args.limit] if args.limit else questions
+
+
 def cmrc_library(paragraphs: dict[str, str], embedder: str, data_dir: Path) -> Library:
     """The library of the paragraphs in data_dir, ingested unless it is there already."""
     library = Library(Settings(data_dir=data_dir, embedder=embedder))
@@ -105,19 +137,10 @@ def evaluate(service: SearchService, questions, mode: str) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--embedder", default="e5")
-    parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
-    parser.add_argument("--data-dir", type=Path, help="keep the library here (reused if present)")
-    args = parser.parse_args()
-    if not args.data.is_file():
-        print(f"skip: {args.data} not found (CMRC 2018 trial set); nothing measured")
-        return 0
-    paragraphs, questions = load_questions(args.data)
-    questions = questions[: args.limit] if args.limit else questions
-    with tempfile.TemporaryDirectory() as tmp:
-        library = cmrc_library(paragraphs, args.embedder, args.data_dir or Path(tmp) / "index")
+    with cmrc_bench(__doc__) as bench:
+        if bench is None:
+            return 0
+        library, questions, args = bench
         library.embedder.embed_query = lru_cache(maxsize=None)(library.embedder.embed_query)
         results = {}
         for mode, fusion in VARIANTS:
@@ -126,7 +149,7 @@ def main() -> int:
             started = time.perf_counter()
             results[name] = evaluate(SearchService(library), questions, mode)
             results[name]["seconds"] = time.perf_counter() - started
-    print(f"\n{len(questions)} questions, {len(paragraphs)} paragraphs, embedder {args.embedder}")
+    print(f"\n{len(questions)} questions, embedder {args.embedder}")
     header = ["mode", "answer@1", "answer@5", "answer@10", "doc_recall@5", "mrr@10"]
     print(" | ".join(f"{h:>13}" for h in header))
     for name, row in results.items():

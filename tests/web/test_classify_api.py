@@ -1,15 +1,17 @@
 """Classification, labels and the suggestion review over HTTP and on the page."""
 
+from pathlib import Path
+
 import pytest
 
 from ingest.pipeline import ingest_paths
+from kb.library import Library
 from tests.conftest import api_client
 from tests.kb.test_classify import HEALTH, RETAIL, write_docs
 
 
-@pytest.fixture
-def client(settings, library, tmp_path):
-    folder = tmp_path / "docs"
+def ingest_with_pending_suggestion(library: Library, folder: Path) -> None:
+    """Labelled health and retail documents plus NEW-001, which gets an industry suggestion."""
     write_docs(folder, HEALTH, "医疗健康", 0)
     write_docs(folder, RETAIL, "零售", 100)
     (folder / "new.md").write_text(
@@ -17,6 +19,11 @@ def client(settings, library, tmp_path):
         encoding="utf-8",
     )
     ingest_paths(library, [folder])
+
+
+@pytest.fixture
+def client(settings, library, tmp_path):
+    ingest_with_pending_suggestion(library, tmp_path / "docs")
     with api_client(settings) as test_client:
         yield test_client
 

@@ -15,7 +15,7 @@ from ingest.pipeline import ingest_paths
 from kb.config import Settings
 from kb.library import Library
 from tests.conftest import make_key
-from tests.kb.test_classify import HEALTH, RETAIL, write_docs
+from tests.web.test_classify_api import ingest_with_pending_suggestion
 from web.app import create_app
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -78,14 +78,7 @@ def clients(settings: Settings, ingested: Library) -> Iterator[dict[str, TestCli
 @pytest.fixture
 def review_clients(settings: Settings, library: Library, tmp_path: Path) -> Iterator[dict]:
     """Clients over a library with a pending industry suggestion (for NEW-001)."""
-    folder = tmp_path / "docs"
-    write_docs(folder, HEALTH, "医疗健康", 0)
-    write_docs(folder, RETAIL, "零售", 100)
-    (folder / "new.md").write_text(
-        "---\nid: NEW-001\ntitle: 新案例\n---\n\n连锁超市门店排班混乱，会员流失。\n",
-        encoding="utf-8",
-    )
-    ingest_paths(library, [folder])
+    ingest_with_pending_suggestion(library, tmp_path / "docs")
     app = create_app(settings)
     with TestClient(app) as anonymous:
         made = {"anonymous": anonymous}

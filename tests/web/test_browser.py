@@ -161,7 +161,7 @@ def test_search_from_home_page_shows_ranked_highlighted_results_and_facets(
 
 
 def test_facet_click_filters_results_and_chip_removes_the_filter(page: Page) -> None:
-    page.goto(search_path("运营优化"))
+    page.goto(search_path("库存"))
     assert {"CASE-T-001", "CASE-T-002"} <= set(hit_docs(page))
     expect(page.locator(".active-filters")).to_have_count(0)
 
@@ -173,7 +173,7 @@ def test_facet_click_filters_results_and_chip_removes_the_filter(page: Page) -> 
     page.wait_for_url("**filter=*")
 
     params = query_params(page)
-    assert params["filter"] == ["industry:零售"] and params["q"] == ["运营优化"]
+    assert params["filter"] == ["industry:零售"] and params["q"] == ["库存"]
     expect(page.locator("li.hit")).to_have_count(1)
     expect(page.locator("li.hit a.hit-title")).to_have_text(RETAIL)
     chip = page.locator(".active-filters a.chip.removable")
@@ -190,7 +190,7 @@ def test_facet_click_filters_results_and_chip_removes_the_filter(page: Page) -> 
 
     chip.click()
     page.wait_for_url(lambda url: "filter=" not in url)
-    assert query_params(page)["q"] == ["运营优化"]
+    assert query_params(page)["q"] == ["库存"]
     expect(page.locator(".active-filters")).to_have_count(0)
     assert {"CASE-T-001", "CASE-T-002"} <= set(hit_docs(page))
 

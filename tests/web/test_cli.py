@@ -354,9 +354,10 @@ def test_stats_json(indexed: Path) -> None:
     assert index["chunks"] == data["chunks"] > 4
 
 
-def test_stats_of_an_empty_data_dir(tmp_path: Path) -> None:
+def test_stats_of_an_empty_library(tmp_path: Path) -> None:
+    assert cli(tmp_path / "nothing", "init").exit_code == 0
     data = cli_json(tmp_path / "nothing", "stats")
-    assert data["documents"] == 0 and data["chunks"] == 0 and data["index"] is None
+    assert data["documents"] == 0 and data["chunks"] == 0 and data["index"]["chunks"] == 0
 
 
 # --------------------------------------------------------------------------- errors
@@ -406,7 +407,8 @@ def test_searching_an_empty_data_dir_fails_with_a_hint(
     monkeypatch.chdir(tmp_path)
     code, out, err = run_kb(Path("empty"), "search", "项目")
     assert code == 1 and out == ""
-    assert_one_error_line(err, "还没有索引", "kb ingest")
+    assert_one_error_line(err, "还没有知识库", "kb ingest", str(tmp_path / "empty"))
+    assert not (tmp_path / "empty").exists()
 
 
 @pytest.mark.parametrize(

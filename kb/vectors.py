@@ -79,6 +79,10 @@ class VectorIndex:
     def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self._ids, chunk_ids)
 
+    def scores(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Inner products of each query vector with the given rows (queries x rows)."""
+        return np.asarray(queries, dtype=np.float32) @ np.asarray(self._matrix[rows]).T
+
     def vector(self, chunk_id: int) -> np.ndarray:
         return np.asarray(self._matrix[int(self.rows_of(np.asarray([chunk_id]))[0])])
 

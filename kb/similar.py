@@ -1,10 +1,12 @@
 """Similar documents: every visible document scored by how well its passages cover this one's,
-relative to the library's typical pair, plus shared topic (industry, service type, tags, title
-terms); explained first by the most similar passage pair."""
+relative to how similar the library's other documents are, and by shared topic (industry, service type, tags and
+the document's key terms); explained first by the most similar passage pair."""
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,18 +14,35 @@ import numpy as np
 from kb import store
 from kb.access import Principal
 from kb.catalog import get_document
-from kb.models import SimilarDocument
+from kb.models import Chunk, SimilarDocument
 from kb.search import SearchService
 from kb.text import normalize_for_index
 
 LABEL_FIELDS = ("type", "industry", "service_type", "stage", "client")
-TOPIC_WEIGHTS = {"industry": 0.35, "service_type": 0.35, "tags": 0.2, "terms": 0.1}
-CONTENT_WEIGHT = 0.6
-TAGS_FOR_FULL_WEIGHT = 2
-TERMS_FOR_FULL_WEIGHT = 2
-COMMON_TERM_SHARE = 0.2  # title words in more documents than this share say nothing
+CONTENT_WEIGHT = 0.5
+FULL_CONTENT_Z = 3.0  # this many spreads above the typical pair counts as fully similar content
+TOPIC_WEIGHTS = {"industry": 0.3, "service_type": 0.3, "tags": 0.15, "terms": 0.25}
+CANDIDATE_TERMS = 60
+KEY_TERMS = 20
+COMMON_TERM_SHARE = 0.25  # words in more documents than this share are no key terms
+SHOWN_TERMS = 5
 PAIRS = 2
+PAIR_TERM_BONUS = 0.01  # per key term both passages contain, when choosing the pairs
 EXCERPT_CHARS = 120
+
+
+@dataclass
+class _Context:
+    """What one `similar_documents` call computes once about the source document."""
+
+    doc_id: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    codes: np.ndarray  # per index row: document code of another visible document, else -1
+    names: list[str]  # document id by code
+    key_terms: dict[str, float]  # key term -> weight (frequency here x rarity in the library)
+    term_docs: dict[str, set[str]]  # key term -> visible documents containing it
+    tag_weights: dict[str, float]  # normalised tag of the source -> rarity in the library
 
 
 def _norm_tags(meta: dict[str, Any]) -> dict[str, str]:
@@ -40,53 +59,88 @@ def shared_labels(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return shared
 
 
-def _coverage(service: SearchService, doc_id: str, viewer: Principal) -> dict[str, float]:
-    """For each other visible document: the mean, over this document's passages, of the best
-    cosine similarity to one of its passages."""
+def _context(service: SearchService, doc_id: str, viewer: Principal) -> _Context:
     snap = service.snapshot()
-    ids = snap.doc_chunks.get(doc_id, [])
-    if not ids:
-        return {}
-    own = np.stack([snap.vectors.vector(cid) for cid in ids])
-    allowed = service.allowed_rows(snap, [], viewer)
+    with service.library.session() as session:
+        chunks = list(store.chunks_of_document(session, doc_id=doc_id))
+    chunks = [c for c in chunks if c.id in snap.chunk_doc]
+    vectors = np.stack([snap.vectors.vector(c.id) for c in chunks]) if chunks else None
     codes = snap.row_code.copy()
-    codes[codes == snap.doc_codes[doc_id]] = -1
+    allowed = service.allowed_rows(snap, [], viewer)
     if allowed is not None:
         codes[~allowed] = -1
-    rows = np.flatnonzero(codes >= 0)
-    if not len(rows):
-        return {}
-    rows = rows[np.argsort(codes[rows], kind="stable")]
-    sims = snap.vectors.scores(own, rows)
-    starts = np.flatnonzero(np.diff(codes[rows], prepend=-2))
-    best = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
     names = list(snap.doc_codes)
-    return {names[codes[rows[s]]]: float(v) for s, v in zip(starts, best, strict=True)}
+    visible = len(np.unique(codes[codes >= 0])) or 1
+    codes[codes == snap.doc_codes[doc_id]] = -1
+    counts = Counter(
+        word
+        for chunk in chunks
+        for word in service.library.text.words(normalize_for_index(chunk.text))
+        if len(word) > 1
+    )
+    key_terms: dict[str, float] = {}
+    term_docs: dict[str, set[str]] = {}
+    for word, count in counts.most_common(CANDIDATE_TERMS):
+        docs = {names[c] for c in np.unique(codes[snap.lexical.scores([word]) > 0]) if c >= 0}
+        if len(docs) + 1 <= COMMON_TERM_SHARE * visible:
+            key_terms[word] = count * math.log(visible / (len(docs) + 1))
+            term_docs[word] = docs
+    kept = sorted(key_terms, key=lambda w: -key_terms[w])[:KEY_TERMS]
+    return _Context(
+        doc_id,
+        chunks,
+        vectors,
+        codes,
+        names,
+        {w: key_terms[w] for w in kept},
+        {w: term_docs[w] for w in kept},
+        _tag_weights(snap.meta, doc_id, {names[c] for c in np.unique(codes[codes >= 0])}),
+    )
 
 
-def _title_terms(service: SearchService, title: str) -> set[str]:
-    words = service.library.text.words(normalize_for_index(title))
-    return {w for w in words if len(w) > 1}
+def _tag_weights(
+    meta: dict[str, dict[str, Any]], doc_id: str, others: set[str]
+) -> dict[str, float]:
+    """Each tag of the document, weighted by how few of the other documents carry it."""
+    carried = Counter(tag for other in others for tag in _norm_tags(meta[other]))
+    return {
+        tag: math.log((len(others) + 1) / (carried[tag] + 1)) for tag in _norm_tags(meta[doc_id])
+    }
 
 
-def _distinctive_terms(service: SearchService, titles: dict[str, str]) -> dict[str, set[str]]:
-    """Title words of each document, leaving out those common across the library."""
-    terms = {doc: _title_terms(service, title) for doc, title in titles.items()}
-    counts: dict[str, int] = {}
-    for words in terms.values():
-        for word in words:
-            counts[word] = counts.get(word, 0) + 1
-    limit = max(1, math.floor(COMMON_TERM_SHARE * len(terms)))
-    return {doc: {w for w in words if counts[w] <= limit} for doc, words in terms.items()}
+def _coverage(service: SearchService, ctx: _Context) -> dict[str, float]:
+    """For each other visible document: the mean, over this document's passages, of the best
+    cosine similarity to one of its passages."""
+    rows = np.flatnonzero(ctx.codes >= 0)
+    if ctx.vectors is None or not len(rows):
+        return {}
+    rows = rows[np.argsort(ctx.codes[rows], kind="stable")]
+    sims = service.snapshot().vectors.scores(ctx.vectors, rows)
+    starts = np.flatnonzero(np.diff(ctx.codes[rows], prepend=-2))
+    best = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
+    return {ctx.names[ctx.codes[rows[s]]]: float(v) for s, v in zip(starts, best, strict=True)}
 
 
-def _topic(labels: dict[str, Any], terms: list[str]) -> float:
-    """0-1: shared industry, service type, tags and distinctive title words (never type)."""
+def _shared_terms(ctx: _Context, other: str) -> list[str]:
+    """The key terms of the source document that the other one contains, weightiest first."""
+    return [w for w in ctx.key_terms if other in ctx.term_docs[w]]
+
+
+def _share(weights: dict[str, float], shared: list[str]) -> float:
+    """The part of the total weight that the shared items carry (0-1)."""
+    total = sum(weights.values())
+    return sum(weights[w] for w in shared) / total if total else 0.0
+
+
+def _topic(ctx: _Context, labels: dict[str, Any], terms: list[str]) -> float:
+    """0-1: shared industry, service type, tags and key terms, the rarer the more (type is no
+    topic)."""
+    tags = [normalize_for_index(str(t)) for t in labels.get("tags", [])]
     return (
         TOPIC_WEIGHTS["industry"] * ("industry" in labels)
         + TOPIC_WEIGHTS["service_type"] * ("service_type" in labels)
-        + TOPIC_WEIGHTS["tags"] * min(1.0, len(labels.get("tags", [])) / TAGS_FOR_FULL_WEIGHT)
-        + TOPIC_WEIGHTS["terms"] * min(1.0, len(terms) / TERMS_FOR_FULL_WEIGHT)
+        + TOPIC_WEIGHTS["tags"] * _share(ctx.tag_weights, tags)
+        + TOPIC_WEIGHTS["terms"] * _share(ctx.key_terms, terms)
     )
 
 
@@ -94,49 +148,55 @@ def similar_documents(
     service: SearchService, doc_id: str, *, viewer: Principal, k: int = 5
 ) -> list[SimilarDocument]:
     """The k visible documents closest to `doc_id`. `score` (0-1) mixes content, measured
-    against the typical pair (the median: 0 is typical, 1 identical), with shared topic."""
+    against the library (0: the median document, 1: three standard deviations above), with
+    shared topic."""
     get_document(service.library, doc_id, viewer=viewer)
-    coverage = _coverage(service, doc_id, viewer)
+    ctx = _context(service, doc_id, viewer)
+    coverage = _coverage(service, ctx)
     if not coverage:
         return []
-    snap = service.snapshot()
-    typical = float(np.median(list(coverage.values())))
-    scale = max(1.0 - typical, 1e-6)
-    titles = {d: snap.docs[d].title for d in [doc_id, *coverage]}
-    terms = _distinctive_terms(service, titles)
+    meta = service.snapshot().meta
+    values = np.asarray(list(coverage.values()))
+    typical = float(np.median(values))
+    scale = FULL_CONTENT_Z * max(float(values.std()), 1e-6)
     ranked = []
     for other, value in coverage.items():
-        labels = shared_labels(snap.meta[doc_id], snap.meta[other])
-        common = sorted(terms[doc_id] & terms[other])
+        labels = shared_labels(meta[doc_id], meta[other])
+        terms = _shared_terms(ctx, other)
         content = min(1.0, max(0.0, (value - typical) / scale))
-        score = CONTENT_WEIGHT * content + (1 - CONTENT_WEIGHT) * _topic(labels, common)
-        ranked.append((score, value, other, labels, common))
+        score = CONTENT_WEIGHT * content + (1 - CONTENT_WEIGHT) * _topic(ctx, labels, terms)
+        ranked.append((score, value, other, labels, terms))
     ranked.sort(key=lambda item: (-item[0], -item[1]))
-    return [_explain(service, doc_id, item) for item in ranked[:k]]
+    return [_explain(service, ctx, item) for item in ranked[:k]]
 
 
-def _passage_pairs(service: SearchService, doc_id: str, other: str) -> list[dict[str, Any]]:
+def _passage_pairs(service: SearchService, ctx: _Context, other: str) -> list[dict[str, Any]]:
+    """The most similar passage pairs; shared key terms break near ties of the vectors."""
     snap = service.snapshot()
-    ids, other_ids = snap.doc_chunks[doc_id], snap.doc_chunks[other]
-    own = np.stack([snap.vectors.vector(cid) for cid in ids])
-    sims = snap.vectors.scores(own, snap.vectors.rows_of(np.asarray(other_ids)))
-    flat = np.argsort(-sims, axis=None)[:PAIRS]
-    pairs_idx = [np.unravel_index(i, sims.shape) for i in flat]
-    wanted = [ids[a] for a, _ in pairs_idx] + [other_ids[b] for _, b in pairs_idx]
     with service.library.session() as session:
-        chunks = store.get_chunks(session, ids=wanted)
+        theirs = [
+            c for c in store.chunks_of_document(session, doc_id=other) if c.id in snap.chunk_doc
+        ]
+    sims = snap.vectors.scores(
+        ctx.vectors, snap.vectors.rows_of(np.asarray([c.id for c in theirs]))
+    )
+    terms = _shared_terms(ctx, other)
+    mine = [{t for t in terms if t in normalize_for_index(c.text)} for c in ctx.chunks]
+    yours = [{t for t in terms if t in normalize_for_index(c.text)} for c in theirs]
+    bonus = np.array([[len(a & b) for b in yours] for a in mine], dtype=np.float32)
+    order = np.argsort(-(sims + PAIR_TERM_BONUS * bonus), axis=None)[:PAIRS]
 
-    def side(chunk_id: int) -> dict[str, Any]:
-        chunk = chunks[chunk_id]
-        return {"chunk_id": chunk_id, "heading": chunk.heading, "text": chunk.text[:EXCERPT_CHARS]}
+    def side(chunk: Chunk) -> dict[str, Any]:
+        return {"chunk_id": chunk.id, "heading": chunk.heading, "text": chunk.text[:EXCERPT_CHARS]}
 
     return [
         {
             "similarity": round(float(sims[a, b]), 4),
-            "source": side(ids[a]),
-            "target": side(other_ids[b]),
+            "source": side(ctx.chunks[a]),
+            "target": side(theirs[b]),
+            "shared_terms": sorted(mine[a] & yours[b], key=terms.index),
         }
-        for a, b in pairs_idx
+        for a, b in (np.unravel_index(i, sims.shape) for i in order)
     ]
 
 
@@ -158,13 +218,13 @@ def _reasons(pairs: list[dict[str, Any]], labels: dict[str, Any], terms: list[st
     if labels.get("tags"):
         reasons.append(f"相同标签：{'、'.join(labels['tags'])}")
     if terms:
-        reasons.append(f"标题共同词：{'、'.join(terms)}")
+        reasons.append(f"共同关键词：{'、'.join(terms[:SHOWN_TERMS])}")
     return reasons
 
 
-def _explain(service: SearchService, doc_id: str, item: tuple) -> SimilarDocument:
+def _explain(service: SearchService, ctx: _Context, item: tuple) -> SimilarDocument:
     score, value, other, labels, terms = item
-    pairs = _passage_pairs(service, doc_id, other)
+    pairs = _passage_pairs(service, ctx, other)
     snap = service.snapshot()
     document = snap.docs[other]
     return SimilarDocument(
@@ -175,7 +235,7 @@ def _explain(service: SearchService, doc_id: str, item: tuple) -> SimilarDocumen
         percent=round(100 * score),
         similarity=round(value, 4),
         shared_labels=labels,
-        shared_terms=terms,
+        shared_terms=terms[:SHOWN_TERMS],
         reasons=_reasons(pairs, labels, terms),
         passage_pairs=pairs,
         metadata=snap.meta[other],

@@ -321,6 +321,17 @@ def test_similar_json(indexed: Path) -> None:
     assert len(cli_json(indexed, "similar", "CASE-T-001", "-k", "1")) == 1
 
 
+def test_similar_prints_labels_and_the_passage_pair(indexed: Path) -> None:
+    result = cli(indexed, "similar", "CASE-T-002")
+    assert result.exit_code == 0, result.output
+    assert "制造业 · 运营优化 · 供应链、成本控制" in result.stdout
+    assert "相似度 " in result.stdout and "相似段落：" in result.stdout
+    assert "本文：「" in result.stdout and "对方：「" in result.stdout
+    assert "[" not in result.stdout and "type=" not in result.stdout
+    shown = cli(indexed, "show", "CASE-T-001")
+    assert "tags: 供应链、成本控制" in shown.stdout and "['" not in shown.stdout
+
+
 def test_show_json(indexed: Path) -> None:
     data = cli_json(indexed, "show", "CASE-T-001")
     assert data["id"] == "CASE-T-001"

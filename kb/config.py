@@ -8,13 +8,27 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kb.indexfiles import MANIFEST
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """`indexes/` of the project checkout, whatever the current folder (so every terminal finds
+    the same library); outside a checkout, the user's data folder."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "indexes"
+    return Path.home() / ".local" / "share" / "kb"
+
 
 class Settings(BaseSettings):
     """Every tunable of the library; `KB_DATA_DIR=/srv/kb` sets `data_dir`, and so on."""
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
 
-    data_dir: Path = Field(Path("indexes"), description="folder holding the database and indexes")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="folder holding the database and indexes"
+    )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     embedder: str = Field("e5", description="e5 | hash | st:<model name or folder>")
     embed_batch_size: int = Field(16, ge=1, description="texts per embedding call")
@@ -53,6 +67,14 @@ class Settings(BaseSettings):
         "internal", description="what a request without a key may read: nothing, public, internal"
     )
     session_hours: float = Field(12.0, gt=0, description="how long a browser login lasts")
+
+    @property
+    def has_library(self) -> bool:
+        """Whether the data dir holds a library (built indexes, or the SQLite database) without
+        creating anything; with another database, only built indexes count."""
+        if (self.data_dir / MANIFEST).is_file():
+            return True
+        return self.database_url is None and self.sqlite_path.is_file()
 
     @property
     def keys_path(self) -> Path:

@@ -96,8 +96,12 @@ class SimilarDocument(BaseModel):
     doc_id: str
     title: str
     type: str
-    score: float
+    score: float = Field(description="0-1: content against the library's typical pair, and topic")
+    percent: int = Field(description="score as 相似度 0-100")
+    similarity: float = Field(description="mean best cosine of this document's passages")
     shared_labels: dict[str, Any]
+    shared_terms: list[str] = Field(description="distinctive title words both share")
+    reasons: list[str] = Field(description="why, most telling first: the passage pair")
     passage_pairs: list[dict[str, Any]]
     metadata: dict[str, Any]
 

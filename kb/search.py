@@ -247,7 +247,9 @@ class SearchService:
             return ranked
         lexical = lexical_scores[rest]
         similarity = (
-            snap.vectors.similarities(vector, rest) if vector is not None else np.zeros(len(rest))
+            snap.vectors.scores(vector.reshape(1, -1), rest)[0]
+            if vector is not None
+            else np.zeros(len(rest))
         )
         keys = {"lexical": [lexical], "dense": [similarity]}.get(mode, [lexical, similarity])
         order = np.lexsort([-key for key in reversed(keys)])

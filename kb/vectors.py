@@ -79,17 +79,16 @@ class VectorIndex:
     def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self._ids, chunk_ids)
 
+    def scores(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Inner products of each query vector with the given rows (queries x rows)."""
+        return np.asarray(queries, dtype=np.float32) @ np.asarray(self._matrix[rows]).T
+
     def vector(self, chunk_id: int) -> np.ndarray:
         return np.asarray(self._matrix[int(self.rows_of(np.asarray([chunk_id]))[0])])
 
     def scan(self, query: np.ndarray) -> np.ndarray:
         """The query's inner product with every row (an exact scan)."""
         return np.asarray(self._matrix @ np.asarray(query, dtype=np.float32).reshape(-1))
-
-    def similarities(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The query's inner product with the given rows."""
-        query = np.asarray(query, dtype=np.float32).reshape(-1)
-        return np.asarray(self._matrix[rows] @ query) if len(rows) else np.zeros(0, np.float32)
 
     def rows_at_least(self, query: np.ndarray, floor: float) -> np.ndarray:
         """Every row whose similarity to the query reaches the floor: an exact scan, or a range

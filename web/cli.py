@@ -44,7 +44,8 @@ _state: dict[str, Any] = {}
 @app.callback()
 def main(
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="数据目录（默认 KB_DATA_DIR 或 indexes/）")
+        Path | None,
+        typer.Option("--data-dir", help="数据目录（默认 KB_DATA_DIR，或本项目的 indexes/）"),
     ] = None,
     embedder: Annotated[
         str | None, typer.Option("--embedder", help="e5 | hash | st:<模型>（默认 KB_EMBEDDER）")
@@ -53,14 +54,33 @@ def main(
         str | None,
         typer.Option("--as", help="以某个密钥的身份查看（检查授权用）；默认本机完全访问"),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="总是说明所用的数据目录")
+    ] = False,
 ) -> None:
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     if embedder is not None:
         overrides["embedder"] = embedder
-    _state["settings"] = Settings(**overrides)
-    _state["as_key"] = as_key
+    _state.clear()
+    _state.update(settings=Settings(**overrides), as_key=as_key, verbose=verbose)
+
+
+def _settings(*, creates: bool = False, changes: bool = False) -> Settings:
+    """The settings, once the data dir is named (always for commands that change something,
+    else with --verbose) and known to hold a library (unless the command creates one)."""
+    settings = _state["settings"]
+    where = settings.data_dir.resolve()
+    if (changes or creates or _state["verbose"]) and not _state.get("announced"):
+        _state["announced"] = True
+        err.print(f"数据目录：{where}", highlight=False)
+    if not creates and not settings.has_library:
+        _fail(
+            f"数据目录 {where} 中还没有知识库：用 --data-dir 目录 或 export KB_DATA_DIR=目录 "
+            "指向已有的库，或用 kb init（空库）/ kb ingest <文件夹> 在这里新建"
+        )
+    return settings
 
 
 def _viewer() -> Principal:
@@ -68,14 +88,15 @@ def _viewer() -> Principal:
     name = _state.get("as_key")
     if not name:
         return LOCAL
-    entry = KeyStore(_state["settings"].keys_path).entries().get(name)
+    entry = KeyStore(_settings().keys_path).entries().get(name)
     if entry is None:
         _fail(f"密钥 {name} 不存在：用 kb keys list 查看")
     return entry.principal()
 
 
-def _library(progress: bool = True) -> Library:
-    return Library(_state["settings"], reporter=BarReporter(err) if progress else None)
+def _library(progress: bool = True, *, creates: bool = False, changes: bool = False) -> Library:
+    settings = _settings(creates=creates, changes=changes)
+    return Library(settings, reporter=BarReporter(err) if progress else None)
 
 
 def _visibility(library: Library) -> Callable[[str], bool]:
@@ -135,7 +156,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """导入文件或文件夹（增量：未变化的文件不会重新嵌入）。"""
-    report = ingest_paths(_library(), paths, prune=prune)
+    report = ingest_paths(_library(creates=True), paths, prune=prune)
     if as_json:
         _print_json(
             {
@@ -150,6 +171,20 @@ def ingest(
     if report.partial:
         err.print(f"[yellow]部分文件导入失败（{report.count('failed')} 个），原因见上[/yellow]")
         raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def init() -> None:
+    """在数据目录中新建一个空的知识库（已有库时不做改动）。"""
+    existed = _state["settings"].has_library
+    library = _library(creates=True)
+    where = library.data_dir.resolve()
+    if existed:
+        out.print(f"数据目录 {where} 中已有知识库，未做改动", highlight=False)
+        return
+    with library.write_lock():
+        library.build_indexes()
+    out.print(f"已在 {where} 新建空的知识库；用 kb ingest <文件夹> 导入文档", highlight=False)
 
 
 def _terminal_snippet(snippet: str) -> str:
@@ -234,7 +269,7 @@ def similar(
     k: Annotated[int, typer.Option("-k", help="返回条数")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
-    """与某文档相似的案例，并说明原因（相同标签、最相似的段落）。"""
+    """与某文档相似的案例：相似度（0–100）与原因（最相似的段落对、相同的行业/服务类型/标签）。"""
     results = similar_documents(
         SearchService(_library(progress=False)), doc_id, viewer=_viewer(), k=k
     )
@@ -242,18 +277,33 @@ def similar(
         _print_json([r.model_dump() for r in results])
         return
     for rank, item in enumerate(results, start=1):
-        labels = "、".join(f"{k}={v}" for k, v in item.shared_labels.items()) or "无"
         out.print(
-            f"{rank}. [bold]{item.title}[/bold] [dim]{item.doc_id} · {item.score:.3f}[/dim]",
+            f"{rank}. [bold]{escape(item.title)}[/bold]  [dim]{item.doc_id} · "
+            f"相似度 {item.percent}[/dim]",
             highlight=False,
         )
-        out.print(f"   相同标签：{labels}", highlight=False)
+        out.print(f"   {escape(_labels_line(item.metadata))}", highlight=False)
+        for reason in item.reasons:
+            out.print(f"   {escape(reason)}", highlight=False)
         for pair in item.passage_pairs[:1]:
-            out.print(
-                f"   相似段落：{pair['source']['heading']} ↔ {pair['target']['heading']}"
-                f"（{pair['similarity']:.2f}）",
-                highlight=False,
-            )
+            out.print(f"     本文：{escape(_excerpt(pair['source']['text']))}", highlight=False)
+            out.print(f"     对方：{escape(_excerpt(pair['target']['text']))}", highlight=False)
+
+
+def _label_text(value: Any) -> str:
+    """A label value as people write it: lists joined with 、."""
+    return "、".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _labels_line(metadata: dict[str, Any]) -> str:
+    """e.g. 制造业 · 运营优化 · 供应链、成本控制."""
+    fields = ("industry", "service_type", "tags")
+    return " · ".join(_label_text(metadata[f]) for f in fields if metadata.get(f))
+
+
+def _excerpt(text: str, chars: int = 60) -> str:
+    flat = " ".join(text.split())
+    return f"「{flat[:chars]}{'…' if len(flat) > chars else ''}」"
 
 
 @app.command()
@@ -290,7 +340,7 @@ def show(
         return
     out.print(f"[bold]{document.title}[/bold]  [dim]{document.id}[/dim]", highlight=False)
     for key, value in data["metadata"].items():
-        out.print(f"  {key}: {value}", highlight=False)
+        out.print(f"  {key}: {_label_text(value)}", highlight=False)
     out.print(f"  来源: {document.source}", highlight=False)
     for chunk in data["chunks"]:
         out.print(f"\n[cyan]#{chunk['ordinal']} {chunk['heading']}[/cyan]", highlight=False)
@@ -320,7 +370,7 @@ def doctor(
     """检查数据库、向量索引和 BM25 索引是否一致；--repair 从数据库重建索引。"""
     from kb import doctor as health
 
-    library = _library()
+    library = _library(changes=repair)
     actions = health.repair(library) if repair else []
     findings = health.check(library)
     if as_json:
@@ -342,7 +392,7 @@ def doctor(
 @app.command()
 def rebuild() -> None:
     """重建索引；若嵌入模型已更换，先用新模型重新嵌入全部分块。"""
-    manifest = _library().rebuild()
+    manifest = _library(changes=True).rebuild()
     out.print(
         f"索引已重建：{manifest.documents} 篇文档，{manifest.chunks} 个分块，"
         f"模型 {manifest.embedder}",
@@ -353,7 +403,7 @@ def rebuild() -> None:
 @app.command()
 def reload() -> None:
     """重新加载数据目录中的用户词典（userdict.txt）和同义词（synonyms.txt），并重建 BM25。"""
-    library = _library()
+    library = _library(changes=True)
     count = library.retokenize_all()
     library.build_indexes()
     out.print(f"已按新词典重新分词 {count} 个分块并重建索引", highlight=False)
@@ -467,7 +517,7 @@ def template(
     as_markdown: Annotated[bool, typer.Option("--markdown", help="输出 Markdown（默认）")] = False,
 ) -> None:
     """从一组相似文档提炼可复用的模板：章节骨架、写作指引、{{占位}}、固定表述（默认输出 Markdown）。"""
-    library = _library(progress=False)
+    library = _library(progress=False, changes=bool(save))
     if auto:
         _print_families(templates.propose_families(library, viewer=_viewer()), as_json)
         return
@@ -531,7 +581,7 @@ def pack_suggest(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """为一个主题建议培训包：SOP、经验教训和代表性案例，按咨询生命周期排好。"""
-    library = _library(progress=False)
+    library = _library(progress=False, changes=bool(create))
     suggested = packs.suggest(SearchService(library), topic, viewer=_viewer())
     if create:
         pack = packs.create_pack(library, title=create, audience=f"{topic} 新人")
@@ -587,8 +637,8 @@ GrantOption = Annotated[
 ]
 
 
-def _keys() -> KeyStore:
-    return KeyStore(_state["settings"].keys_path)
+def _keys(changes: bool = True) -> KeyStore:
+    return KeyStore(_settings(changes=changes).keys_path)
 
 
 @keys_app.command("add")
@@ -608,7 +658,7 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON"
     """列出密钥的名称、角色与授权（不含密钥本身）。"""
     entries = [
         {"name": e.name, "role": e.role, "grants": e.grants, "created_at": e.created_at}
-        for e in _keys().entries().values()
+        for e in _keys(changes=False).entries().values()
     ]
     if as_json:
         _print_json(entries)
@@ -660,8 +710,8 @@ def serve(
 
     from web.app import create_app
 
-    settings = _state["settings"]
-    library = _library()
+    library = _library(creates=True)
+    settings = library.settings
     if library.manifest() is None:
         if not corpus.is_dir():
             _fail(f"数据目录 {settings.data_dir} 为空，且找不到样例库 {corpus}：请用 --corpus 指定")

@@ -321,6 +321,17 @@ def test_similar_json(indexed: Path) -> None:
     assert len(cli_json(indexed, "similar", "CASE-T-001", "-k", "1")) == 1
 
 
+def test_similar_prints_labels_and_the_passage_pair(indexed: Path) -> None:
+    result = cli(indexed, "similar", "CASE-T-002")
+    assert result.exit_code == 0, result.output
+    assert "制造业 · 运营优化 · 供应链、成本控制" in result.stdout
+    assert "相似度 " in result.stdout and "相似段落：" in result.stdout
+    assert "本文：「" in result.stdout and "对方：「" in result.stdout
+    assert "[" not in result.stdout and "type=" not in result.stdout
+    shown = cli(indexed, "show", "CASE-T-001")
+    assert "tags: 供应链、成本控制" in shown.stdout and "['" not in shown.stdout
+
+
 def test_show_json(indexed: Path) -> None:
     data = cli_json(indexed, "show", "CASE-T-001")
     assert data["id"] == "CASE-T-001"
@@ -354,9 +365,10 @@ def test_stats_json(indexed: Path) -> None:
     assert index["chunks"] == data["chunks"] > 4
 
 
-def test_stats_of_an_empty_data_dir(tmp_path: Path) -> None:
+def test_stats_of_an_empty_library(tmp_path: Path) -> None:
+    assert cli(tmp_path / "nothing", "init").exit_code == 0
     data = cli_json(tmp_path / "nothing", "stats")
-    assert data["documents"] == 0 and data["chunks"] == 0 and data["index"] is None
+    assert data["documents"] == 0 and data["chunks"] == 0 and data["index"]["chunks"] == 0
 
 
 # --------------------------------------------------------------------------- errors
@@ -406,7 +418,8 @@ def test_searching_an_empty_data_dir_fails_with_a_hint(
     monkeypatch.chdir(tmp_path)
     code, out, err = run_kb(Path("empty"), "search", "项目")
     assert code == 1 and out == ""
-    assert_one_error_line(err, "还没有索引", "kb ingest")
+    assert_one_error_line(err, "还没有知识库", "kb ingest", str(tmp_path / "empty"))
+    assert not (tmp_path / "empty").exists()
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from tests.pg import TemporaryPostgres
 from web.app import create_app
 
 DATA = Path(__file__).parent / "data"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_4641ec70bef78113.txt"
 
 
@@ -95,3 +96,11 @@ def ingested(library: Library, docs_dir: Path) -> Library:
 @pytest.fixture
 def service(ingested: Library) -> SearchService:
     return SearchService(ingested)
+
+
+@pytest.fixture(scope="session")
+def e5_corpus(tmp_path_factory: pytest.TempPathFactory) -> SearchService:
+    """The bundled corpus embedded once with the default e5 model (for real_embedder tests)."""
+    library = Library(Settings(data_dir=tmp_path_factory.mktemp("e5") / "index", embedder="e5"))
+    assert not ingest_paths(library, [CORPUS]).partial
+    return SearchService(library)

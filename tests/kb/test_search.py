@@ -166,3 +166,13 @@ def test_seed_section_is_found_with_a_simplified_query(library):
     assert hit.heading.endswith("4.1 服務成果的整理與歸檔")
     assert "(wù)" not in hit.text and "歸檔" in hit.text
     assert "<mark>成果包</mark>" in hit.snippet
+
+
+@pytest.mark.real_embedder
+def test_e5_nonsense_finds_nothing_and_a_real_question_its_case(e5_corpus):
+    nonsense = e5_corpus.search("量子纠缠火星殖民xyzzy", viewer=LOCAL)
+    assert nonsense.total == 0 and nonsense.hits == [] and nonsense.facets == {}
+    assert nonsense.weak_hits
+    real = e5_corpus.search("供应商交付不准时，库存太高怎么办", by_doc=True, viewer=LOCAL)
+    assert "CASE-2023-017" in [h.doc_id for h in real.hits[:3]]
+    assert sum(real.facets["type"].values()) == real.total > 10

@@ -14,7 +14,6 @@ from kb.library import Library
 from kb.search import SearchService
 from kb.similar import similar_documents
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 BODY = """# 一、项目背景
 
 客户是一家年营收 30 亿元的企业，库存周转天数 75 天，供应商交付准时率只有 81%。
@@ -59,14 +58,6 @@ def test_shared_industry_ranks_above_shared_type_alone(tmp_path: Path) -> None:
     assert results[0].doc_id == "SOP-B"
     assert "相同行业：制造业" in results[0].reasons
     assert results[0].score > max(r.score for r in results[1:])
-
-
-@pytest.fixture(scope="session")
-def e5_corpus(tmp_path_factory: pytest.TempPathFactory) -> SearchService:
-    """The bundled corpus embedded once with the default e5 model."""
-    library = Library(Settings(data_dir=tmp_path_factory.mktemp("e5") / "index", embedder="e5"))
-    assert not ingest_paths(library, [CORPUS]).partial
-    return SearchService(library)
 
 
 @pytest.mark.real_embedder

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +13,8 @@ from fastapi.testclient import TestClient
 from ingest.pipeline import ingest_paths
 from kb.config import Settings
 from kb.library import Library
-from tests.conftest import api_client
+from tests.conftest import CORPUS, api_client
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 QUERIES = ["供应商交付不准时，库存太高怎么办", "门店人效低 排班", "项目复盘怎么做"]
 SINGLE_VALUED = ["type", "industry", "service_type", "stage"]
 

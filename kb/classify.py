@@ -12,17 +12,20 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from kb import store
 from kb.chunking import Block, chunk_layout, layout_blocks
 from kb.errors import InvalidQueryError
 from kb.library import Library, passage_for_index
 from kb.search import document_metadata
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is first trained, not with the CLI
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
 
 MODEL_DIR = "classifiers"
 LABELS_FILE = "labels.yaml"
@@ -177,7 +180,15 @@ class LinearModel:
 
 
 def _logistic(strength: float = DEFAULT_C) -> LogisticRegression:
+    from sklearn.linear_model import LogisticRegression  # on first training: a second to import
+
     return LogisticRegression(C=strength, class_weight="balanced", max_iter=3000)
+
+
+def _folds(count: int) -> StratifiedKFold:
+    from sklearn.model_selection import StratifiedKFold
+
+    return StratifiedKFold(count, shuffle=True, random_state=0)
 
 
 def _choose_strength(vectors: np.ndarray, labels: np.ndarray) -> float:
@@ -186,7 +197,9 @@ def _choose_strength(vectors: np.ndarray, labels: np.ndarray) -> float:
     folds = min(5, min(Counter(labels.tolist()).values()))
     if folds < 3 or len(labels) < 30:
         return DEFAULT_C
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    from sklearn.model_selection import cross_val_score
+
+    splitter = _folds(folds)
     scores = {c: cross_val_score(_logistic(c), vectors, labels, cv=splitter).mean() for c in C_GRID}
     return max(C_GRID, key=lambda c: (scores[c], -c))
 
@@ -198,7 +211,7 @@ def _fit_temperature(vectors: np.ndarray, labels: np.ndarray, strength: float) -
         return 1.0
     logits = np.zeros((len(labels), len(set(labels.tolist()))))
     classes = sorted(set(labels.tolist()))
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels):
+    for train, test in _folds(folds).split(vectors, labels):
         model = _logistic(strength).fit(vectors[train], labels[train])
         raw = model.decision_function(vectors[test])
         raw = np.column_stack([-raw / 2, raw / 2]) if raw.ndim == 1 else raw
@@ -455,7 +468,7 @@ def evaluate(classifier: Classifier, field_name: str, folds: int = 5) -> dict:
             f"字段 {field_name} 的人工标注太少（每个标签至少要 2 篇）才能做交叉验证"
         )
     predicted = np.empty(len(labels), dtype=object)
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    splitter = _folds(folds)
     for train, test in splitter.split(examples.vectors, labels):
         model = LinearModel.fit(examples.vectors[train], labels[train].tolist())
         probabilities = model.probabilities(examples.vectors[test])

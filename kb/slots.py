@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from types import ModuleType
 
 import jieba
-import jieba.posseg as posseg
 
 from kb.text import normalize_for_index
 
@@ -66,13 +66,20 @@ def _spans(text: str, pattern: re.Pattern[str]) -> Iterable[tuple[int, int]]:
     return ((m.start(), m.end()) for m in pattern.finditer(text))
 
 
+def _posseg() -> ModuleType:
+    """jieba's part-of-speech tagger, imported on first use (loading it takes a moment)."""
+    import jieba.posseg
+
+    return jieba.posseg
+
+
 @lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, tuple[tuple[int, int, str], ...]]:
     """The normalised text (simplified, one character per character) and its jieba words as
     (start, end, part-of-speech tag)."""
     norm = normalize_for_index(text)
     words, position = [], 0
-    for word, flag in posseg.cut(norm):
+    for word, flag in _posseg().cut(norm):
         words.append((position, position + len(word), flag))
         position += len(word)
     return norm, tuple(words)
@@ -103,7 +110,7 @@ def _full_name(norm: str, start: int, words: dict[int, tuple[int, str]]) -> int 
 
 def _may_be_name(word: str) -> bool:
     """False for a dictionary word that is not a name (周期, 方式)."""
-    return posseg.dt.word_tag_tab.get(word, "nr").startswith("nr")
+    return _posseg().dt.word_tag_tab.get(word, "nr").startswith("nr")
 
 
 def _titled(

@@ -290,8 +290,8 @@ class SearchService:
         groups = self._group(snap, found.ranked) if by_doc else [[item] for item in found.ranked]
         page = groups[offset : offset + k]
         hits = self._hits(snap, query, page, by_doc=by_doc, viewer=viewer)
-        weak = [[item] for item in found.weak] if not groups else []
-        weak_hits = self._hits(snap, query, weak, by_doc=False, viewer=viewer)
+        weak = [[item] for item in found.weak]  # only when nothing matched
+        weak_hits = self._hits(snap, query, weak, by_doc=False, viewer=viewer) if weak else []
         took = (time.perf_counter() - started) * 1000
         return SearchResult(
             query=query,

@@ -1,12 +1,14 @@
 """Similar documents: every visible document scored by how well its passages cover this one's,
-relative to how similar the library's other documents are, and by shared topic (industry, service type, tags and
-the document's key terms); explained first by the most similar passage pair."""
+relative to how similar the library's other documents are, and by shared topic (industry,
+service type, tags and the document's key terms); explained first by the most similar passage
+pair."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -45,8 +47,14 @@ class _Context:
     tag_weights: dict[str, float]  # normalised tag of the source -> rarity in the library
 
 
+@lru_cache(maxsize=4096)
+def _normal_tag(tag: str) -> str:
+    """A tag as compared (tags are few and repeat across every document of a request)."""
+    return normalize_for_index(tag)
+
+
 def _norm_tags(meta: dict[str, Any]) -> dict[str, str]:
-    return {normalize_for_index(str(t)): str(t) for t in meta.get("tags", [])}
+    return {_normal_tag(str(t)): str(t) for t in meta.get("tags", [])}
 
 
 def shared_labels(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +143,7 @@ def _share(weights: dict[str, float], shared: list[str]) -> float:
 def _topic(ctx: _Context, labels: dict[str, Any], terms: list[str]) -> float:
     """0-1: shared industry, service type, tags and key terms, the rarer the more (type is no
     topic)."""
-    tags = [normalize_for_index(str(t)) for t in labels.get("tags", [])]
+    tags = [_normal_tag(str(t)) for t in labels.get("tags", [])]
     return (
         TOPIC_WEIGHTS["industry"] * ("industry" in labels)
         + TOPIC_WEIGHTS["service_type"] * ("service_type" in labels)

@@ -121,8 +121,8 @@ def _last_concept(text: str, words: dict[str, tuple[str, ...]]) -> str | None:
 
 def section_concept(heading: str) -> str | None:
     """The section concept a heading names, from the last concept word in it (the head noun),
-    weak words only when there is no other, remarks in brackets left out: ``背景与现状`` -> 背景, ``现状诊断`` -> 诊断,
-    ``原因分析`` -> 原因, ``教训与建议`` -> 经验, ``当前进展与体会`` -> 经验."""
+    weak words only when there is no other, remarks in brackets left out: ``背景与现状`` -> 背景,
+    ``现状诊断`` -> 诊断, ``原因分析`` -> 原因, ``教训与建议`` -> 经验, ``当前进展与体会`` -> 经验."""
     text = _REMARK.sub("", normalize_for_index(bare_heading(heading)))
     return _last_concept(text, SECTION_CONCEPTS) or _last_concept(text, WEAK_CONCEPTS)
 

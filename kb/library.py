@@ -20,7 +20,7 @@ from kb import store
 from kb.config import Settings
 from kb.embed import Embedder, load_embedder
 from kb.errors import IndexMismatchError
-from kb.indexfiles import FORMAT_VERSION, Manifest, build_folder, read_manifest
+from kb.indexfiles import FORMAT_VERSION, Manifest, build_folder, drop_leftovers, read_manifest
 from kb.lexical import Postings
 from kb.progress import Reporter, SilentReporter
 from kb.segments import Segment, load_index, merged_base, switch_compacted, write_base, write_delta
@@ -194,6 +194,12 @@ class Library:
             )
             self._compactor.start()
 
+    def wait_for_compaction(self, timeout: float) -> bool:
+        """Wait for a background merge started by this library; False if still running."""
+        if self._compactor is not None:
+            self._compactor.join(timeout)
+        return self._compactor is None or not self._compactor.is_alive()
+
     def _compact_logged(self) -> None:
         try:
             self.compact()
@@ -278,7 +284,9 @@ class Library:
 
     def recover(self) -> bool:
         """After a crash: embed what lacks a vector and rebuild the indexes, unless another
-        writer is at work (then it will build them itself). True when it rebuilt."""
+        writer is at work (then it will build them itself). True when it rebuilt. Folders
+        left by writers that died are removed."""
+        drop_leftovers(self.data_dir)
         if not self.is_dirty():
             return False
         with self.write_lock(wait=False) as locked:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -218,11 +217,24 @@ def stats(library: LibraryDep, viewer: ViewerDep) -> LibraryStats:
     return catalog.library_stats(library, viewer=viewer)
 
 
-@router.post("/admin/compact", response_model=dict, summary="把增量段合并为新的基础索引")
-def compact(library: LibraryDep, admin: AdminDep) -> dict:
-    """Merge now instead of waiting for the thresholds; answers the manifest after the merge."""
+class Compacted(BaseModel):
+    merged: bool = Field(description="False when another merge was running or a rebuild came first")
+    generation: str
+    deltas: list[str]
+    documents: int
+    chunks: int
+    built_at: str
+
+
+@router.post("/admin/compact", response_model=Compacted, summary="把增量段合并为新的基础索引")
+def compact(library: LibraryDep, admin: AdminDep) -> Compacted:
+    """Merge now instead of waiting for the thresholds (admin only)."""
     manifest = library.compact()
-    return asdict(manifest if manifest is not None else library.manifest())
+    shown = manifest or library.manifest()
+    if shown is None:
+        raise NotFoundError("还没有索引：请先导入文档")
+    fields = {name: getattr(shown, name) for name in Compacted.model_fields if name != "merged"}
+    return Compacted(merged=manifest is not None, **fields)
 
 
 @router.get("/health", response_model=Health, summary="健康检查")

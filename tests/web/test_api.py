@@ -670,6 +670,7 @@ ROUTES = {
     ("post", "/api/documents"): set(),
     ("get", "/api/documents/{doc_id}"): {"doc_id"},
     ("delete", "/api/documents/{doc_id}"): {"doc_id"},
+    ("post", "/api/admin/compact"): set(),
     ("get", "/api/documents/{doc_id}/file"): {"doc_id"},
     ("get", "/api/documents/{doc_id}/similar"): {"doc_id", "k"},
     ("get", "/api/facets"): {"filter"},

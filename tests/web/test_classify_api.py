@@ -6,6 +6,7 @@ import pytest
 
 from ingest.pipeline import ingest_paths
 from kb.library import Library
+from kb.suggest_worker import refresh_suggestions
 from tests.conftest import api_client
 from tests.kb.test_classify import HEALTH, RETAIL, write_docs
 
@@ -18,7 +19,7 @@ def ingest_with_pending_suggestion(library: Library, folder: Path) -> None:
         "---\nid: NEW-001\ntitle: 新案例\n---\n\n连锁超市门店排班混乱，会员流失。\n",
         encoding="utf-8",
     )
-    ingest_paths(library, [folder])
+    refresh_suggestions(library, ingest_paths(library, [folder]).stored)
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ On a synthetic library (bench/synth.py, `hash` embedder, in process, as bench/sc
 with a running `SuggestionWorker`, each repetition ingests three new files, timing the ingest
 and the hand-over to the worker (what an upload waits for):
 
-- `labelled`: a file with industry and service_type (the labelled set changes); then the
-  worker retrains in the background: its training seconds;
-- `unlabelled_after_change`: a file without them, submitted while the worker retrains after
-  another labelled file (the realistic case: training competes for the CPU); then the seconds
-  from the ingest's return until its suggestions exist;
-- `unlabelled`: a file without them once the worker is idle; and the seconds until its
+- `labelled`: a file with industry and service_type, the worker idle (the labelled set
+  changes, so the worker starts retraining in the background: `training`, its seconds);
+- `unlabelled_after_change`: right after it, a file without them, while the worker retrains
+  (training competes for the CPU); `suggested_after_change`: seconds from that ingest's return
+  until its suggestions exist (they wait for the training);
+- `unlabelled`: a file without them once the worker is idle; `suggested`: seconds until its
   suggestions exist.
 
 Prints a table of p50/max and one JSON line.
@@ -84,13 +84,11 @@ def repetition(library: Library, worker: SuggestionWorker, folder: Path, first: 
     out: dict[str, float] = {}
     since = worker.status().last_trained_at
     out["labelled"], _ = upload(library, worker, new_file(folder, first, labelled=True))
-    worker.wait_idle()
-    out["training"] = training_seconds(worker, since)
-    upload(library, worker, new_file(folder, first + 1, labelled=True))
-    seconds, ids = upload(library, worker, new_file(folder, first + 2, labelled=False))
+    seconds, ids = upload(library, worker, new_file(folder, first + 1, labelled=False))
     out["unlabelled_after_change"] = seconds
     out["suggested_after_change"] = until_suggested(library, worker, ids)
-    out["unlabelled"], ids = upload(library, worker, new_file(folder, first + 3, labelled=False))
+    out["training"] = training_seconds(worker, since)
+    out["unlabelled"], ids = upload(library, worker, new_file(folder, first + 2, labelled=False))
     out["suggested"] = until_suggested(library, worker, ids)
     return out
 
@@ -118,7 +116,7 @@ def run(docs: int, reps: int, workdir: Path) -> dict:
         worker.submit()
         worker.wait_idle()
         first_training = worker.status().last_training_seconds
-        rows = [repetition(library, worker, uploads, docs + 4 * i) for i in range(reps)]
+        rows = [repetition(library, worker, uploads, docs + 3 * i) for i in range(reps)]
     finally:
         worker.stop()
     return {

@@ -679,6 +679,7 @@ ROUTES = {
     ("get", "/api/labels"): set(),
     ("post", "/api/classify"): set(),
     ("get", "/api/suggestions"): {"status", "field"},
+    ("get", "/api/suggestions/status"): set(),
     ("post", "/api/suggestions/{suggestion_id}/{decision}"): {"suggestion_id", "decision"},
     ("post", "/api/templates"): set(),
     ("get", "/api/templates"): set(),

@@ -66,7 +66,7 @@ def test_a_new_file_is_a_delta_that_another_process_loads_alone(based, tmp_path)
     assert manifest.documents == 5
     found = reader.search("冷链仓储温控", mode="lexical", viewer=LOCAL)
     assert doc_ids(found) == ["CASE-N-001"]
-    assert reader.loads == {"full": 1, "deltas": 1}
+    assert reader.loads == {"full": 1, "deltas": 1, "merged": 0}
     assert found.hits[0].metadata["title"] == "冷链仓储温控改造"
 
 
@@ -180,13 +180,15 @@ def test_compaction_merges_deltas_and_readers_follow(based, tmp_path):
     assert [h.chunk_id for h in after.hits] == [h.chunk_id for h in before.hits]
     # deleted passages counted in the BM25 statistics until the merge (as in Lucene): close scores
     assert [h.score for h in after.hits] == pytest.approx([h.score for h in before.hits], rel=0.05)
-    assert service.loads == {"full": 2, "deltas": 0}
+    assert service.loads == {"full": 1, "deltas": 0, "merged": 1}  # no documents re-read
     assert {f.level for f in doctor.check(based)} == {"ok"}
 
 
 def test_deltas_written_during_a_merge_are_carried_over(based, tmp_path, monkeypatch):
     write_case(tmp_path / "a", "CASE-A-001", "渠道下沉项目", "县域渠道下沉与经销商管理。")
     ingest_paths(based, [tmp_path / "a"])
+    follower = SearchService(Library(based.settings))
+    assert doc_ids(follower.search("渠道下沉", mode="lexical", viewer=LOCAL)) == ["CASE-A-001"]
     other = Library(based.settings)
     original = segments.merged_base
 
@@ -199,9 +201,10 @@ def test_deltas_written_during_a_merge_are_carried_over(based, tmp_path, monkeyp
     monkeypatch.setattr("kb.library.merged_base", merge_while_another_process_writes)
     manifest = based.compact()
     assert len(manifest.deltas) == 1
-    service = SearchService(based)
-    for query, doc_id in (("渠道下沉", "CASE-A-001"), ("海外建厂", "CASE-B-001")):
-        assert doc_ids(service.search(query, mode="lexical", viewer=LOCAL))[0] == doc_id
+    for service in (SearchService(based), follower):
+        for query, doc_id in (("渠道下沉", "CASE-A-001"), ("海外建厂", "CASE-B-001")):
+            assert doc_ids(service.search(query, mode="lexical", viewer=LOCAL)) == [doc_id]
+    assert follower.loads == {"full": 1, "deltas": 0, "merged": 1}
 
 
 def test_a_merge_gives_way_to_a_rebuild_made_meanwhile(based, tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import shutil
 import threading
 import time
@@ -33,6 +34,7 @@ EMBEDDER_KEY = "embedder"
 DIRTY_KEY = "index_dirty"
 LOCK_FILE = "write.lock"
 COMPACT_LOCK_FILE = "compact.lock"
+BACKGROUND_NICE = 10
 
 
 @dataclass
@@ -49,6 +51,15 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.changed or self.removed or self.dropped)
+
+
+def yield_to_requests() -> None:
+    """Lower the calling thread's CPU priority (Linux nice is per thread): background merges
+    and training then leave the cores to the requests of the same process."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        logger.debug("could not lower the priority of a background thread")
 
 
 def mark_dirty(session: Session, reason: str) -> None:
@@ -201,6 +212,7 @@ class Library:
         return self._compactor is None or not self._compactor.is_alive()
 
     def _compact_logged(self) -> None:
+        yield_to_requests()
         try:
             self.compact()
         except Exception:  # a failed merge leaves the deltas in use; the next write retries

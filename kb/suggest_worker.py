@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kb.classify import Classifier
-from kb.library import Library
+from kb.library import Library, yield_to_requests
 from kb.models import utcnow
 from kb.suggestions import suggest_for
 
@@ -108,6 +108,7 @@ class SuggestionWorker:
         )
 
     def _loop(self) -> None:
+        yield_to_requests()
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._jobs or self._stopping)

@@ -5,8 +5,12 @@ and hybrid (RRF and convex fusion) in one run: answer-in-top-k at 1/5/10 (a hit 
 passage containing one of the answer strings), document recall@5 and MRR@10.
 
     python bench/retrieval.py [--data PATH] [--embedder e5] [--limit N] [--data-dir DIR]
+                              [--deltas N]
 
 `--data-dir` keeps the library (and its embeddings) for the next run, which then skips ingest.
+`--deltas N` also builds the same library as a base of half the paragraphs plus the other half
+written as N delta segments (live updates; vectors reused, not re-embedded) and prints its
+figures and the difference to the library built at once.
 
 Skips cleanly (exit 0) when the data file is absent.
 """
@@ -26,10 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from ingest.pipeline import ingest_paths  # noqa: E402
+from kb import store  # noqa: E402
 from kb.access import LOCAL  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.library import Library  # noqa: E402
+from kb.library import Library, passage_for_index  # noqa: E402
 from kb.search import SearchService  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "evaldata" / "cmrc2018" / "cmrc2018_trial.json"
@@ -93,6 +100,7 @@ def cmrc_arguments(doc: str | None) -> tuple[argparse.Namespace, dict, list] | N
     parser.add_argument("--embedder", default="e5")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
     parser.add_argument("--data-dir", type=Path, help="keep the library here (reused if present)")
+    parser.add_argument("--deltas", type=int, default=0, help="retrieval.py: compare with deltas")
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"skip: {args.data} not found (CMRC 2018 trial set); nothing measured")
@@ -111,6 +119,42 @@ def cmrc_library(paragraphs: dict[str, str], embedder: str, data_dir: Path) -> L
             report = ingest_paths(library, [Path(tmp)])
         seconds = time.perf_counter() - started
         print(f"ingested {report.count('added')} paragraphs in {seconds:.1f}s")
+    return library
+
+
+def segmented_library(
+    paragraphs: dict[str, str], built: Library, data_dir: Path, deltas: int
+) -> Library:
+    """The same paragraphs as a base of one half plus the other half in `deltas` separate
+    ingests (each a delta segment); passages are not embedded again but taken from `built`."""
+    settings = Settings(
+        data_dir=data_dir, embedder=built.settings.embedder, compact_share=1e9, compact_deltas=10**9
+    )
+    library = Library(settings)
+    library.__dict__["embedder"] = built.embedder  # one model in memory
+    with built.session() as session:
+        titles = {d.id: d.title for d in store.list_documents(session)}
+        stored = {
+            passage_for_index(titles[c.doc_id], c.heading, c.text): np.frombuffer(c.embedding, "f4")
+            for c in store.chunk_texts(session, batch=10**9)
+        }
+    embed = built.embedder.embed_passages
+    built.embedder.embed_passages = lambda texts, **kw: (
+        np.stack([stored[t] for t in texts])
+        if all(t in stored for t in texts)
+        else embed(texts, **kw)
+    )
+    ids = sorted(paragraphs)
+    half = len(ids) // 2
+    batches = [ids[:half], *np.array_split(np.asarray(ids[half:]), deltas)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for number, batch in enumerate(batches):
+            folder = Path(tmp) / f"batch-{number}"
+            folder.mkdir()
+            write_library_files(folder, {pid: paragraphs[pid] for pid in batch})
+            ingest_paths(library, [folder])
+    built.embedder.embed_passages = embed
+    print(f"segmented library: base + {len(library.manifest().deltas)} deltas")
     return library
 
 
@@ -136,24 +180,54 @@ def evaluate(service: SearchService, questions, mode: str) -> dict[str, float]:
     }
 
 
+def evaluate_variants(library: Library, questions) -> dict[str, dict[str, float]]:
+    results = {}
+    for mode, fusion in VARIANTS:
+        library.settings.fusion = fusion
+        name = mode if mode != "hybrid" else f"hybrid-{fusion}"
+        started = time.perf_counter()
+        results[name] = evaluate(SearchService(library), questions, mode)
+        results[name]["seconds"] = time.perf_counter() - started
+    return results
+
+
+def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
+    print(f"\n{title}")
+    header = ["mode", "answer@1", "answer@5", "answer@10", "doc_recall@5", "mrr@10"]
+    print(" | ".join(f"{h:>13}" for h in header))
+    for name, row in results.items():
+        print(
+            " | ".join(
+                [f"{name:>13}"]
+                + [
+                    f"{row[h]:>+13.4f}" if title.startswith("diff") else f"{row[h]:>13.4f}"
+                    for h in header[1:]
+                ]
+            )
+        )
+
+
 def main() -> int:
     with cmrc_bench(__doc__) as bench:
         if bench is None:
             return 0
         library, questions, args = bench
         library.embedder.embed_query = lru_cache(maxsize=None)(library.embedder.embed_query)
-        results = {}
-        for mode, fusion in VARIANTS:
-            library.settings.fusion = fusion
-            name = mode if mode != "hybrid" else f"hybrid-{fusion}"
-            started = time.perf_counter()
-            results[name] = evaluate(SearchService(library), questions, mode)
-            results[name]["seconds"] = time.perf_counter() - started
+        results = {"built at once": evaluate_variants(library, questions)}
+        if args.deltas:
+            with tempfile.TemporaryDirectory() as tmp:
+                paragraphs, _ = load_questions(args.data)
+                segmented = segmented_library(paragraphs, library, Path(tmp) / "seg", args.deltas)
+                results[f"half base + {args.deltas} deltas"] = evaluate_variants(
+                    segmented, questions
+                )
     print(f"\n{len(questions)} questions, embedder {args.embedder}")
-    header = ["mode", "answer@1", "answer@5", "answer@10", "doc_recall@5", "mrr@10"]
-    print(" | ".join(f"{h:>13}" for h in header))
-    for name, row in results.items():
-        print(" | ".join([f"{name:>13}"] + [f"{row[h]:>13.4f}" for h in header[1:]]))
+    for title, table in results.items():
+        print_table(title, table)
+    if args.deltas:
+        once, parts = results.values()
+        diff = {m: {k: parts[m][k] - once[m][k] for k in once[m]} for m in once}
+        print_table("difference (deltas - at once)", diff)
     print(json.dumps(results))
     return 0
 

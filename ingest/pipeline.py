@@ -26,7 +26,7 @@ from ingest.frontmatter import SIDECAR_SUFFIX, sidecar_path
 from ingest.readers import check_supported
 from kb import store
 from kb.errors import DocumentError, KBError, NoTextError, UnsupportedFileError
-from kb.library import DIRTY_KEY, Library
+from kb.library import Changes, Library, mark_dirty
 from kb.sources import remember_roots
 from kb.suggestions import reapply_accepted, suggest_for
 
@@ -52,6 +52,8 @@ class IngestReport:
 
     results: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # spent embedding passages
+    index_seconds: float = 0.0  # from the end of embedding to the change being searchable
     indexed: bool = False
     suggestions: int = 0
 
@@ -112,9 +114,11 @@ class Ingestor:
         self.report = IngestReport()
         self._seen_hashes: dict[str, str] = {}
         self._seen_ids: dict[str, str] = {}
+        self.changes = Changes()
 
     def run(self, paths: list[Path], *, prune: bool = False) -> IngestReport:
-        with self.library.write_lock():
+        with self.library.writing() as changes:
+            self.changes = changes
             return self._run(paths, prune=prune)
 
     def _run(self, paths: list[Path], *, prune: bool) -> IngestReport:
@@ -127,11 +131,13 @@ class Ingestor:
             remember_roots(session, folders=folders)
             session.commit()
         self.report.results.extend(problems)
-        changed = self._prepare_and_store(files)
+        self._prepare_and_store(files)
         if prune:
-            changed += self._prune([p.resolve() for p in paths if p.is_dir()])
-        if changed or self.library.manifest() is None or self.library.is_dirty():
-            self.library.build_indexes()
+            self._prune([p.resolve() for p in paths if p.is_dir()])
+        if self.changes or self.library.manifest() is None:
+            indexing = time.perf_counter()
+            self.library.index_changes(self.changes)
+            self.report.index_seconds = time.perf_counter() - indexing
             self.report.indexed = True
         stored = [r.doc_id for r in self.report.results if r.status in ("added", "updated")]
         self.report.suggestions = suggest_for(self.library, [d for d in stored if d])
@@ -266,9 +272,11 @@ class Ingestor:
                     session.commit()
                 checked = True
             passages = [p for item, _ in group for p in item.passages]
+            embedding = time.perf_counter()
             vectors = self.library.embedder.embed_passages(
                 passages, batch_size=self.settings.embed_batch_size
             )
+            self.report.embed_seconds += time.perf_counter() - embedding
             offset = 0
             for item, existed in group:
                 count = len(item.chunks)
@@ -285,11 +293,16 @@ class Ingestor:
         with self.library.session() as session:
             previous = store.get_document_by_source(session, source=document.source)
             if previous is not None and previous.id != document.id:
+                self.changes.replacing(session, previous.id)
                 store.delete_document(session, doc_id=previous.id)
+                self.changes.removed.add(previous.id)
             reapply_accepted(session, document)
+            self.changes.replacing(session, document.id)
             store.replace_document(session, document=document, chunks=item.chunks)
-            store.set_info(session, key=DIRTY_KEY, value="ingest")
+            mark_dirty(session, "ingest")
             session.commit()
+        self.changes.changed.add(document.id)
+        self.changes.removed.discard(document.id)
         status = "updated" if existed else "added"
         message = "；".join(item.warnings)
         self.report.results.append(
@@ -303,8 +316,10 @@ class Ingestor:
                 source = Path(document.source)
                 inside = any(source.is_relative_to(root) for root in roots)
                 if inside and not source.exists():
+                    self.changes.replacing(session, document.id)
                     store.delete_document(session, doc_id=document.id)
-                    store.set_info(session, key=DIRTY_KEY, value="prune")
+                    mark_dirty(session, "prune")
+                    self.changes.removed.add(document.id)
                     self.report.results.append(FileResult(document.source, "pruned", document.id))
                     pruned += 1
             session.commit()

@@ -12,7 +12,7 @@ from kb import store
 from kb.access import Principal
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.filters import document_matches, parse_filters
-from kb.library import Library
+from kb.library import Library, mark_dirty
 from kb.models import (
     ChunkOut,
     Document,
@@ -120,12 +120,15 @@ def document_detail(library: Library, doc_id: str, *, viewer: Principal) -> Docu
 
 
 def delete_document(library: Library, doc_id: str) -> None:
-    """Remove a document with its passages and rebuild the indexes without it."""
-    with library.session() as session:
+    """Remove a document with its passages; a delta takes them out of the indexes."""
+    with library.writing() as changes, library.session() as session:
+        changes.replacing(session, doc_id)
         if not store.delete_document(session, doc_id=doc_id):
             raise NotFoundError(f"文档 {doc_id} 不存在，无法删除")
+        mark_dirty(session, "delete")
         session.commit()
-    library.build_indexes()
+        changes.removed.add(doc_id)
+        library.index_changes(changes)
 
 
 def library_stats(library: Library, *, viewer: Principal) -> LibraryStats:

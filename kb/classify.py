@@ -273,7 +273,7 @@ class Classifier:
         """Drop the caches once any process has changed the library: every change builds a new
         index generation (several `kb serve` workers each have a classifier)."""
         manifest = self.library.manifest()
-        generation = manifest.generation if manifest else ""
+        generation = manifest.state if manifest else ""
         if generation != self._generation:
             self.forget()
             self._generation = generation

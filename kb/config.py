@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     ann_threshold: int = Field(
         50_000, ge=1, description="from this many chunks on, vectors are searched with HNSW"
     )
+    compact_deltas: int = Field(
+        20, ge=1, description="deltas that make a background merge into a new base start"
+    )
+    compact_share: float = Field(
+        0.1, gt=0, description="share of the chunks held by deltas that makes a merge start"
+    )
     ef_search: int = Field(1024, ge=8, description="HNSW search breadth (recall against speed)")
     snippet_chars: int = Field(160, ge=20, description="length of a hit's snippet")
     suggest_fields: list[str] = Field(

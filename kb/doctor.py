@@ -3,14 +3,16 @@ repairs that need no re-embedding of stored documents (indexes are rebuilt from 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from kb import store
 from kb.errors import KBError
-from kb.indexfiles import load_generation, read_manifest
+from kb.indexfiles import drop_leftovers, leftovers, read_manifest
 from kb.library import EMBEDDER_KEY, Library
+from kb.segments import IndexSet, drop_unlisted_deltas, load_index
 
 
 @dataclass
@@ -59,7 +61,7 @@ def check(library: Library) -> list[Finding]:
             )
         )
     findings += _check_indexes(library, with_vectors, stored_embedder)
-    stale = list(library.data_dir.glob(".build-*"))
+    stale = leftovers(library.data_dir)
     if stale:
         findings.append(
             Finding("warning", "leftovers", f"{len(stale)} 个未完成的索引构建目录（崩溃残留）")
@@ -81,34 +83,56 @@ def _check_indexes(
             )
         ]
     try:
-        _, lexical, vectors = load_generation(library.data_dir, manifest.embedder)
-    except (KBError, OSError, RuntimeError, ValueError) as exc:
+        index = load_index(library.data_dir, manifest.embedder)
+    except (KBError, OSError, RuntimeError, ValueError, KeyError) as exc:
         return [Finding("error", "index", f"索引文件无法打开：{exc}")]
-    findings = []
-    bm25_ids = {int(i) for i in lexical.ids}
-    vector_ids = {int(i) for i in vectors.ids()}
-    for name, ids in (("bm25", bm25_ids), ("vectors", vector_ids)):
-        if ids != chunk_ids:
+    findings = _check_segments(library, index)
+    live = ~index.dead
+    for name, ids in (("bm25", index.lexical.ids[live]), ("vectors", index.vectors.ids()[live])):
+        held = {int(i) for i in ids}
+        if held != chunk_ids:
             findings.append(
                 Finding(
                     "error",
                     name,
-                    f"{name} 索引与数据库不一致：缺 {len(chunk_ids - ids)}，多 {len(ids - chunk_ids)}",
+                    f"{name} 索引与数据库不一致：缺 {len(chunk_ids - held)}，多 {len(held - chunk_ids)}",
                 )
             )
-    if len(vectors) != len(chunk_ids):
+    if not any(f.level == "error" for f in findings):
         findings.append(
             Finding(
-                "error",
-                "vectors",
-                f"向量索引有 {len(vectors)} 条，数据库有 {len(chunk_ids)} 个分块",
+                "ok",
+                "index",
+                f"索引与数据库一致（{manifest.generation}，{len(index.deltas)} 个增量段，"
+                f"{int(index.dead.sum())} 个已删除分块待合并，{manifest.embedder}）",
             )
         )
-    if not findings:
-        findings.append(
-            Finding(
-                "ok", "index", f"索引与数据库一致（{manifest.generation}，{manifest.embedder}）"
+    return findings
+
+
+def _check_segments(library: Library, index: IndexSet) -> list[Finding]:
+    """Each delta's rows come after every earlier row, its tombstones name earlier rows, and no
+    delta folder lies outside the manifest."""
+    findings = []
+    ids = index.vectors.ids()
+    if len(ids) > 1 and not (np.diff(ids) > 0).all():
+        findings.append(Finding("error", "segments", "分段中的分块编号没有严格递增"))
+    for number, segment in enumerate(index.deltas, start=1):
+        start = int(index.vectors.offsets[number])
+        unknown = np.setdiff1d(segment.tombstones, ids[:start])
+        if len(unknown):
+            findings.append(
+                Finding(
+                    "warning",
+                    "tombstones",
+                    f"增量段 {number} 的 {len(unknown)} 个删除标记指向不存在的分块",
+                )
             )
+    folder = library.data_dir / index.manifest.generation
+    unlisted = [p.name for p in folder.glob("delta-*") if p.name not in index.manifest.deltas]
+    if unlisted:
+        findings.append(
+            Finding("warning", "segments", f"{len(unlisted)} 个未登记的增量段（写入中断的残留）")
         )
     return findings
 
@@ -125,9 +149,12 @@ def repair(library: Library) -> list[str]:
     embedded = library.embed_missing()
     if embedded:
         actions.append(f"为 {embedded} 个缺少向量的分块补算了向量")
+    manifest = library.manifest()
+    if manifest is not None and (library.data_dir / manifest.generation).is_dir():
+        for name in drop_unlisted_deltas(library.data_dir / manifest.generation, manifest):
+            actions.append(f"删除了未登记的增量段 {name}")
     manifest = library.build_indexes()
     actions.append(f"从数据库重建了索引（{manifest.documents} 篇，{manifest.chunks} 个分块）")
-    for leftover in library.data_dir.glob(".build-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in drop_leftovers(library.data_dir):
         actions.append(f"删除了残留目录 {leftover.name}")
     return actions

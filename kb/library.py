@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import logging
+import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -16,15 +20,41 @@ from kb import store
 from kb.config import Settings
 from kb.embed import Embedder, load_embedder
 from kb.errors import IndexMismatchError
-from kb.indexfiles import FORMAT_VERSION, Manifest, read_manifest, save_generation
-from kb.lexical import LexicalIndex
+from kb.indexfiles import FORMAT_VERSION, Manifest, build_folder, read_manifest
+from kb.lexical import Postings
 from kb.progress import Reporter, SilentReporter
+from kb.segments import Segment, load_index, merged_base, switch_compacted, write_base, write_delta
 from kb.text import TextPipeline
 from kb.vectors import VectorIndex
+
+logger = logging.getLogger(__name__)
 
 EMBEDDER_KEY = "embedder"
 DIRTY_KEY = "index_dirty"
 LOCK_FILE = "write.lock"
+COMPACT_LOCK_FILE = "compact.lock"
+
+
+@dataclass
+class Changes:
+    """What a write did to the database, for the delta that makes it searchable."""
+
+    changed: set[str] = field(default_factory=set)  # documents added, replaced or relabelled
+    removed: set[str] = field(default_factory=set)
+    dropped: set[int] = field(default_factory=set)  # chunk ids that left the database
+
+    def replacing(self, session: Session, doc_id: str) -> None:
+        """Before a document's passages are replaced or deleted: remember their chunk ids."""
+        self.dropped.update(store.chunk_ids_of(session, doc_ids=[doc_id]))
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.removed or self.dropped)
+
+
+def mark_dirty(session: Session, reason: str) -> None:
+    """Record, in the transaction of a change, that the indexes lag the database until the
+    change is indexed (a crash in between is then repaired by a rebuild)."""
+    store.set_info(session, key=DIRTY_KEY, value=reason)
 
 
 def passage_for_index(title: str, heading: str, text: str) -> str:
@@ -45,6 +75,9 @@ class Library:
         self.reporter: Reporter = reporter or SilentReporter()
         self.engine: Engine = store.make_engine(self.settings.db_url)
         self.text = TextPipeline(self.data_dir)
+        self.compact_in_background = False  # a server merges deltas in a thread of its own
+        self._compactor: threading.Thread | None = None
+        self._held = threading.local()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -72,48 +105,153 @@ class Library:
                 texts, batch_size=self.settings.embed_batch_size, progress=advance
             )
 
-    def build_indexes(self) -> Manifest:
-        """Build BM25 and FAISS from the stored tokens and vectors; switch to them atomically."""
-        ids: list[int] = []
-        tokens: list[list[str]] = []
-        vectors: list[np.ndarray] = []
-        docs: set[str] = set()
-        shared: dict[str, str] = {}  # one string object per distinct token: memory at scale
-        dim = self.embedder.dim
-        with self.session() as session:
-            for chunk_id, doc_id, chunk_tokens, embedding in store.iter_index_rows(session):
-                if embedding is None:
-                    continue
-                ids.append(chunk_id)
-                docs.add(doc_id)
-                split = chunk_tokens.split(" ") if chunk_tokens else []
-                tokens.append([shared.setdefault(t, t) for t in split])
-                vectors.append(np.frombuffer(embedding, dtype=np.float32))
-        matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-        manifest = Manifest(
-            format_version=0,
+    def _new_manifest(self, documents: int, chunks: int) -> Manifest:
+        return Manifest(
+            format_version=FORMAT_VERSION,
             generation="",
             embedder=self.embedder.id,
-            dim=dim,
-            documents=len(docs),
-            chunks=len(ids),
+            dim=self.embedder.dim,
+            documents=documents,
+            chunks=chunks,
             text_config=self.text.config_hash,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         )
-        lexical = LexicalIndex.build(ids, tokens)
-        vector_index = VectorIndex.build(
-            np.asarray(ids, dtype=np.int64), matrix, graph_from=self.settings.ann_threshold
-        )
-        saved = save_generation(self.data_dir, manifest, lexical, vector_index)
-        with self.session() as session:
+
+    def _segment(self, rows, graph_from: int) -> Segment:
+        """A segment of (chunk id, doc id, tokens, embedding) rows in ascending chunk id, with
+        an HNSW graph when it has at least `graph_from` rows."""
+        shared: dict[str, str] = {}  # one string object per distinct token: memory at scale
+        ids = [row[0] for row in rows]
+        tokens = [[shared.setdefault(t, t) for t in row[2].split(" ") if t] for row in rows]
+        matrix = np.zeros((len(rows), self.embedder.dim), dtype=np.float32)
+        for at, row in enumerate(rows):
+            matrix[at] = np.frombuffer(row[3], dtype=np.float32)
+        vectors = VectorIndex.build(np.asarray(ids, dtype=np.int64), matrix, graph_from=graph_from)
+        segment = Segment(Postings.build(ids, tokens), vectors)
+        segment.chunk_docs = [row[1] for row in rows]
+        return segment
+
+    def build_indexes(self) -> Manifest:
+        """Build a new base (BM25 postings and vectors) from every stored chunk, without deltas;
+        switch to it atomically."""
+        with self.write_lock(), self.session() as session:
+            rows = [r for r in store.iter_index_rows(session) if r[3] is not None]
+            segment = self._segment(rows, graph_from=self.settings.ann_threshold)
+            segment.chunk_docs = []
+            documents = len({row[1] for row in rows})
+            saved = write_base(self.data_dir, self._new_manifest(documents, len(rows)), segment)
             store.set_info(session, key=DIRTY_KEY, value="")
             session.commit()
         return saved
 
+    def index_changes(self, changes: Changes) -> Manifest:
+        """Make committed changes searchable: a delta with the new passages and metadata of the
+        changed documents and tombstones for the chunks that left, or a new base when there is
+        no usable index yet or the change is as large as a merge would be."""
+        with self.write_lock():
+            manifest = self.manifest()
+            if manifest is None or manifest.format_version != FORMAT_VERSION:
+                return self.build_indexes()
+            if not changes:
+                return manifest
+            with self.session() as session:
+                rows = store.index_rows_of(
+                    session, doc_ids=sorted(changes.changed), after_id=manifest.max_chunk_id
+                )
+                documents = [store.get_document(session, doc_id=d) for d in sorted(changes.changed)]
+                totals = (store.count_documents(session), store.count_chunks(session))
+            large = len(rows) > self.settings.compact_share * max(manifest.chunks, 1)
+            if large or any(r[3] is None for r in rows):
+                return self.build_indexes()
+            segment = self._segment(rows, graph_from=len(rows) + 1)
+            segment.tombstones = np.asarray(sorted(changes.dropped), dtype=np.int64)
+            segment.documents = [
+                d.model_dump(mode="json", exclude={"text"}) for d in documents if d
+            ]
+            segment.removed = sorted(changes.removed)
+            manifest.documents, manifest.chunks = totals
+            manifest = write_delta(self.data_dir, manifest, segment)
+            with self.session() as session:
+                store.set_info(session, key=DIRTY_KEY, value="")
+                session.commit()
+        self._after_write(manifest)
+        return manifest
+
+    def compaction_due(self, manifest: Manifest) -> bool:
+        share = manifest.delta_chunks > self.settings.compact_share * max(manifest.chunks, 1)
+        return bool(manifest.deltas) and (
+            len(manifest.deltas) >= self.settings.compact_deltas or share
+        )
+
+    def _after_write(self, manifest: Manifest) -> None:
+        if not self.compaction_due(manifest):
+            return
+        if not self.compact_in_background:
+            self.compact()
+        elif self._compactor is None or not self._compactor.is_alive():
+            self._compactor = threading.Thread(
+                target=self._compact_logged, name="kb-compact", daemon=True
+            )
+            self._compactor.start()
+
+    def _compact_logged(self) -> None:
+        try:
+            self.compact()
+        except Exception:  # a failed merge leaves the deltas in use; the next write retries
+            logger.exception("background compaction failed")
+
+    def compact(self) -> Manifest | None:
+        """Merge the deltas into a new base while readers and writers go on with the current
+        one, then switch; deltas written meanwhile are carried over. None when another merge
+        is running or a rebuild replaced the index meanwhile."""
+        handle = (self.data_dir / COMPACT_LOCK_FILE).open("a")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            index = load_index(self.data_dir, self.embedder.id, self.settings.ef_search)
+            if not index.deltas:
+                return index.manifest
+            built = build_folder(self.data_dir)
+            merged_base(index, graph_from=self.settings.ann_threshold).save(built)
+            with self.write_lock():
+                current = self.manifest()
+                known = index.manifest.deltas
+                if (
+                    current is None
+                    or current.generation != index.manifest.generation
+                    or current.deltas[: len(known)] != known
+                ):
+                    shutil.rmtree(built, ignore_errors=True)
+                    return None
+                current.built_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                return switch_compacted(self.data_dir, current, index.manifest, built)
+        finally:
+            handle.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[Changes]:
+        """Hold the write lock for a change, after bringing the indexes up to date if an
+        earlier write was interrupted; record the change, then `index_changes` it."""
+        with self.write_lock():
+            if self.is_dirty():
+                self.embed_missing()
+                self.build_indexes()
+            yield Changes()
+
     @contextmanager
     def write_lock(self, wait: bool = True) -> Iterator[bool]:
         """An exclusive lock for writers, held through a file lock that the operating system
-        releases if the process dies; yields False when `wait` is off and another writer runs."""
+        releases if the process dies; yields False when `wait` is off and another writer runs.
+        A thread that holds it may take it again."""
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
+            try:
+                yield True
+            finally:
+                self._held.depth -= 1
+            return
         handle = (self.data_dir / LOCK_FILE).open("a")
         try:
             try:
@@ -121,7 +259,11 @@ class Library:
             except BlockingIOError:
                 yield False
                 return
-            yield True
+            self._held.depth = 1
+            try:
+                yield True
+            finally:
+                self._held.depth = 0
         finally:
             handle.close()
 

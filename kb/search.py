@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -19,12 +20,11 @@ from kb.facets import FacetTable
 from kb.filters import Filter, parse_filters
 from kb.fusion import convex_fusion, rrf_fusion
 from kb.highlight import snippet
-from kb.indexfiles import MANIFEST, Manifest, load_generation
-from kb.lexical import LexicalIndex
+from kb.indexfiles import MANIFEST, read_manifest
 from kb.library import Library
 from kb.models import Document, Hit, SearchResult
+from kb.segments import IndexSet, load_deltas, load_index
 from kb.sources import shown_source, source_roots
-from kb.vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "dense")
 PASSAGES_PER_DOC = 3
@@ -60,21 +60,37 @@ class Matches:
 
 @dataclass
 class _Snapshot:
-    """Indexes and document metadata of one index generation."""
+    """Indexes and document metadata of one manifest (a base and its deltas)."""
 
-    manifest: Manifest
-    lexical: LexicalIndex
-    vectors: VectorIndex
+    index: IndexSet
     docs: dict[str, Document]
     meta: dict[str, dict[str, Any]]
     chunk_doc: dict[int, str]
     doc_chunks: dict[str, list[int]]
     doc_codes: dict[str, int]
-    row_code: np.ndarray
+    row_code: np.ndarray  # per index row: its document's code, -1 when removed or unknown
     facet_table: FacetTable
     roots: list[str]
     visible_by_scope: dict[tuple, np.ndarray] = field(default_factory=dict)
     rows_by_scope: dict[tuple, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def manifest(self):
+        return self.index.manifest
+
+    @property
+    def lexical(self):
+        return self.index.lexical
+
+    @property
+    def vectors(self):
+        return self.index.vectors
+
+    @cached_property
+    def live_rows(self) -> np.ndarray | None:
+        """Over index rows: those of present documents; None when that is every row."""
+        live = self.row_code >= 0
+        return None if live.all() else live
 
     def visible_mask(self, viewer: Principal) -> np.ndarray:
         """Over document codes: which documents a principal may see."""
@@ -91,6 +107,28 @@ class _Snapshot:
         return np.append(doc_mask, False)[self.row_code]  # code -1 (no document) -> False
 
 
+def assemble(
+    index: IndexSet,
+    docs: dict[str, Document],
+    meta: dict[str, dict[str, Any]],
+    chunk_doc: dict[int, str],
+    roots: list[str],
+    facet_fields: list[str],
+) -> _Snapshot:
+    """A snapshot of an index and the documents its live rows belong to."""
+    doc_chunks: dict[str, list[int]] = defaultdict(list)
+    for chunk_id in sorted(chunk_doc):
+        doc_chunks[chunk_doc[chunk_id]].append(chunk_id)
+    doc_codes = {doc_id: code for code, doc_id in enumerate(docs)}
+    ids = index.vectors.ids()
+    row_code = np.fromiter(
+        (doc_codes.get(chunk_doc.get(int(i), ""), -1) for i in ids), dtype=np.int64, count=len(ids)
+    )
+    row_code[index.dead] = -1
+    table = FacetTable([meta[d] for d in docs], facet_fields)
+    return _Snapshot(index, docs, meta, chunk_doc, doc_chunks, doc_codes, row_code, table, roots)
+
+
 class SearchService:
     """`search`, `similar` and document access over a library; safe to share across threads."""
 
@@ -99,51 +137,72 @@ class SearchService:
         self.settings = library.settings
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
-        self._manifest_mtime = 0.0
+        self._signature: tuple | None = None
+        self.loads = {"full": 0, "deltas": 0}  # how the snapshot followed the manifest
 
     def snapshot(self) -> _Snapshot:
-        """The current indexes, reloaded when another process has built a new generation."""
+        """The current indexes: when the manifest changed, the new deltas are loaded onto the
+        snapshot, or the whole index when its base changed (a merge or rebuild)."""
         path = self.library.data_dir / MANIFEST
-        mtime = path.stat().st_mtime if path.exists() else 0.0
+        try:
+            stat = path.stat()
+            signature: tuple | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            signature = None
         with self._lock:
-            if self._snapshot is None or mtime != self._manifest_mtime:
-                self._snapshot = self._load()
-                self._manifest_mtime = mtime
+            if self._snapshot is None or signature != self._signature:
+                self._snapshot = self._follow(self._snapshot)
+                self._signature = signature
             return self._snapshot
+
+    def _follow(self, current: _Snapshot | None) -> _Snapshot:
+        if current is not None:
+            try:
+                extended = self._load_deltas(current)
+            except FileNotFoundError:  # a merge replaced the generation meanwhile
+                extended = None
+            if extended is not None:
+                self.loads["deltas"] += 1
+                return extended
+        self.loads["full"] += 1
+        try:
+            return self._load()
+        except FileNotFoundError:  # the generation just read was replaced: load the newer one
+            return self._load()
 
     def _load(self) -> _Snapshot:
         self.library.recover()
-        manifest, lexical, vectors = load_generation(
-            self.library.data_dir, self.library.embedder.id, self.settings.ef_search
-        )
+        index = load_index(self.library.data_dir, self.library.embedder.id, self.settings.ef_search)
         with self.library.session() as session:
             docs = {d.id: d for d in store.list_documents(session)}
             chunk_doc = {cid: did for cid, did, _ in store.chunk_locations(session)}
             roots = source_roots(session)
         meta = {doc_id: document_metadata(doc) for doc_id, doc in docs.items()}
-        doc_chunks: dict[str, list[int]] = defaultdict(list)
-        for chunk_id in sorted(chunk_doc):
-            doc_chunks[chunk_doc[chunk_id]].append(chunk_id)
-        doc_codes = {doc_id: code for code, doc_id in enumerate(docs)}
-        row_code = np.fromiter(
-            (doc_codes.get(chunk_doc.get(int(i), ""), -1) for i in lexical.ids),
-            dtype=np.int64,
-            count=len(lexical.ids),
-        )
-        table = FacetTable([meta[d] for d in docs], self.settings.facet_fields)
-        return _Snapshot(
-            manifest,
-            lexical,
-            vectors,
-            docs,
-            meta,
-            chunk_doc,
-            doc_chunks,
-            doc_codes,
-            row_code,
-            table,
-            roots,
-        )
+        return assemble(index, docs, meta, chunk_doc, roots, self.settings.facet_fields)
+
+    def _load_deltas(self, snap: _Snapshot) -> _Snapshot | None:
+        """The snapshot with the deltas added since it was made; None when the base changed."""
+        manifest = read_manifest(self.library.data_dir)
+        if manifest is None:
+            return None
+        index = load_deltas(self.library.data_dir, snap.index, manifest, self.settings.ef_search)
+        if index is None:
+            return None
+        docs, meta, chunk_doc = dict(snap.docs), dict(snap.meta), dict(snap.chunk_doc)
+        for delta in index.segments[len(snap.index.segments) :]:
+            for doc_id in delta.removed:
+                docs.pop(doc_id, None)
+                meta.pop(doc_id, None)
+            for fields in delta.documents:
+                document = Document.model_validate({**fields, "text": ""})
+                docs[document.id] = document
+                meta[document.id] = document_metadata(document)
+            for chunk_id in delta.tombstones:
+                chunk_doc.pop(int(chunk_id), None)
+            chunk_doc.update(zip(delta.postings.ids.tolist(), delta.chunk_docs, strict=True))
+        with self.library.session() as session:
+            roots = source_roots(session)
+        return assemble(index, docs, meta, chunk_doc, roots, self.settings.facet_fields)
 
     def visibility(self, viewer: Principal) -> Callable[[str], bool]:
         """Whether the viewer may see a document id (unknown ids are not visible)."""
@@ -184,7 +243,7 @@ class SearchService:
         when every row is allowed."""
         if not filters:
             if viewer.sees_everything:
-                return None
+                return snap.live_rows
             if viewer.scope not in snap.rows_by_scope:
                 snap.rows_by_scope[viewer.scope] = snap.row_mask(snap.visible_mask(viewer))
             return snap.rows_by_scope[viewer.scope]

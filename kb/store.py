@@ -129,6 +129,24 @@ def iter_index_rows(
         last = rows[-1][0]
 
 
+def chunk_ids_of(session: Session, *, doc_ids: Sequence[str]) -> list[int]:
+    """The ids of every chunk of the given documents."""
+    query = select(Chunk.id).where(col(Chunk.doc_id).in_(list(doc_ids)))
+    return [i for i in session.exec(query).all() if i is not None]
+
+
+def index_rows_of(
+    session: Session, *, doc_ids: Sequence[str], after_id: int
+) -> Sequence[tuple[int, str, str, bytes | None]]:
+    """(chunk id, doc id, tokens, embedding) of the given documents' chunks past an id, in order."""
+    query = (
+        select(Chunk.id, Chunk.doc_id, Chunk.tokens, Chunk.embedding)
+        .where(col(Chunk.doc_id).in_(list(doc_ids)), col(Chunk.id) > after_id)
+        .order_by(col(Chunk.id))
+    )
+    return session.exec(query).all()
+
+
 def chunk_locations(session: Session) -> Sequence[tuple[int, str, int]]:
     """(chunk id, doc id, ordinal) of every chunk."""
     return session.exec(select(Chunk.id, Chunk.doc_id, Chunk.ordinal)).all()
@@ -137,6 +155,10 @@ def chunk_locations(session: Session) -> Sequence[tuple[int, str, int]]:
 def chunk_texts(session: Session, *, after_id: int = -1, batch: int = 256) -> Sequence[Chunk]:
     query = select(Chunk).where(col(Chunk.id) > after_id).order_by(col(Chunk.id)).limit(batch)
     return session.exec(query).all()
+
+
+def count_documents(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Document)).one()
 
 
 def count_chunks(session: Session) -> int:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from kb import store
 from kb.classify import Classifier, label_descriptions, label_fields, visible_neighbours
 from kb.errors import InvalidQueryError, NotFoundError
-from kb.library import Library
+from kb.library import Library, mark_dirty
 from kb.models import CORE_FIELDS, Document, Suggestion, utcnow
 from kb.search import document_metadata
 
@@ -114,17 +114,19 @@ def accept(
     library: Library, suggestion_id: int, *, is_visible: Callable[[str], bool]
 ) -> Suggestion:
     """Turn a suggestion into a human label; search filters, facets and training then use it."""
-    with library.session() as session:
+    with library.writing() as changes, library.session() as session:
         suggestion = _pending(session, suggestion_id, is_visible)
         document = store.get_document(session, doc_id=suggestion.doc_id)
         if document is not None and suggestion.field not in document_metadata(document):
             set_label(document, suggestion.field, suggestion.label)
             session.add(document)
+            mark_dirty(session, "label")
+            changes.changed.add(document.id)
         suggestion.status, suggestion.decided_at = "accepted", utcnow()
         session.add(suggestion)
         session.commit()
         session.refresh(suggestion)
-    library.build_indexes()
+        library.index_changes(changes)
     return suggestion
 
 

@@ -79,12 +79,12 @@ class VectorIndex:
     def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self._ids, chunk_ids)
 
-    def scores(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Inner products of each query vector with the given rows (queries x rows)."""
-        return np.asarray(queries, dtype=np.float32) @ np.asarray(self._matrix[rows]).T
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of the given rows."""
+        return np.asarray(self._matrix[rows])
 
     def vector(self, chunk_id: int) -> np.ndarray:
-        return np.asarray(self._matrix[int(self.rows_of(np.asarray([chunk_id]))[0])])
+        return self.rows(self.rows_of(np.asarray([chunk_id])))[0]
 
     def scan(self, query: np.ndarray) -> np.ndarray:
         """The query's inner product with every row (an exact scan)."""
@@ -153,3 +153,82 @@ def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     best = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
     best = best[np.argsort(-scores[best], kind="stable")]
     return best, scores[best]
+
+
+class SegmentedVectors:
+    """The vector indexes of a base and its deltas as one, rows numbered across them in order
+    (chunk ids ascend across segments: the database never reuses one)."""
+
+    def __init__(self, parts: list[VectorIndex], dim: int) -> None:
+        self.parts = parts
+        self._dim = dim
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+        self._ids = (
+            np.concatenate([p.ids() for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        )
+
+    def extended(self, more: list[VectorIndex]) -> SegmentedVectors:
+        return SegmentedVectors(self.parts + more, self._dim)
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def approximate(self) -> bool:
+        return any(p.approximate for p in self.parts)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def ids(self) -> np.ndarray:
+        return self._ids
+
+    def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self._ids, chunk_ids)
+
+    def _pieces(self, rows: np.ndarray):
+        """Per segment: its index, the positions in `rows` it holds and their local rows."""
+        part_of = np.searchsorted(self.offsets, rows, side="right") - 1
+        for number, part in enumerate(self.parts):
+            where = np.flatnonzero(part_of == number)
+            if len(where):
+                yield part, where, rows[where] - self.offsets[number]
+
+    def matrix(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of the given rows."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros((len(rows), self._dim), dtype=np.float32)
+        for part, where, local in self._pieces(rows):
+            out[where] = part.rows(local)
+        return out
+
+    def scores(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Inner products of each query vector with the given rows (queries x rows)."""
+        return np.asarray(queries, dtype=np.float32) @ self.matrix(rows).T
+
+    def vector(self, chunk_id: int) -> np.ndarray:
+        return self.matrix(self.rows_of(np.asarray([chunk_id])))[0]
+
+    def scan(self, query: np.ndarray) -> np.ndarray:
+        """The query's inner product with every row (an exact scan)."""
+        if not self.parts:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate([p.scan(query) for p in self.parts])
+
+    def rows_at_least(self, query: np.ndarray, floor: float) -> np.ndarray:
+        """Every row reaching the floor, segment by segment (see VectorIndex.rows_at_least)."""
+        found = [
+            p.rows_at_least(query, floor) + o
+            for p, o in zip(self.parts, self.offsets, strict=False)
+        ]
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The k nearest allowed rows over every segment."""
+        found: list[tuple[int, float]] = []
+        for part, start, end in zip(self.parts, self.offsets, self.offsets[1:], strict=False):
+            found += part.search(query, k, None if allowed is None else allowed[start:end])
+        return sorted(found, key=lambda item: -item[1])[:k]

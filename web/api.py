@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -12,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from ingest.pipeline import IngestReport
 from kb import catalog, classify, suggestions
 from kb.access import Principal
 from kb.config import Settings
@@ -79,6 +81,8 @@ class UploadResult(BaseModel):
 
 class UploadResponse(BaseModel):
     results: list[UploadResult]
+    embed_seconds: float = 0.0
+    index_seconds: float = Field(0.0, description="从嵌入完成到可检索的秒数")
 
 
 class Health(BaseModel):
@@ -173,13 +177,17 @@ async def upload_documents(
     editor: EditorDep,
     files: Annotated[list[UploadFile], File(description="一个或多个文件")],
 ) -> UploadResponse:
-    results = await receive_uploads(library, settings, files, viewer=editor)
-    return UploadResponse(results=results)
+    results, report = await receive_uploads(library, settings, files, viewer=editor)
+    if report is None:
+        return UploadResponse(results=results)
+    return UploadResponse(
+        results=results, embed_seconds=report.embed_seconds, index_seconds=report.index_seconds
+    )
 
 
 async def receive_uploads(
     library: Library, settings: Settings, files: list[UploadFile], *, viewer: Principal
-) -> list[dict]:
+) -> tuple[list[dict], IngestReport | None]:
     """Save every upload (each within the size limit) and ingest them in one run."""
     if len(files) > MAX_UPLOAD_FILES:
         raise RequestTooLargeError(f"一次最多上传 {MAX_UPLOAD_FILES} 个文件")
@@ -208,6 +216,13 @@ def facets(
 @router.get("/stats", response_model=LibraryStats, summary="库的规模与索引")
 def stats(library: LibraryDep, viewer: ViewerDep) -> LibraryStats:
     return catalog.library_stats(library, viewer=viewer)
+
+
+@router.post("/admin/compact", response_model=dict, summary="把增量段合并为新的基础索引")
+def compact(library: LibraryDep, admin: AdminDep) -> dict:
+    """Merge now instead of waiting for the thresholds; answers the manifest after the merge."""
+    manifest = library.compact()
+    return asdict(manifest if manifest is not None else library.manifest())
 
 
 @router.get("/health", response_model=Health, summary="健康检查")

@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         library = Library(settings)
+        library.compact_in_background = True  # a write answers once its delta is searchable
         service = SearchService(library)
         library.embedder  # noqa: B018 - load the model before the first request
         if library.manifest() is not None:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -396,6 +397,24 @@ def rebuild() -> None:
     out.print(
         f"索引已重建：{manifest.documents} 篇文档，{manifest.chunks} 个分块，"
         f"模型 {manifest.embedder}",
+        highlight=False,
+    )
+
+
+@app.command()
+def compact() -> None:
+    """把增量段合并为新的基础索引（写入会在达到阈值后自动在后台合并）。"""
+    library = _library(changes=True)
+    before = library.manifest()
+    started = time.perf_counter()
+    manifest = library.compact()
+    if manifest is None:
+        err.print("[yellow]另一个合并正在进行，或索引刚被重建：稍后再试[/yellow]")
+        raise typer.Exit(1)
+    merged = len(before.deltas) if before else 0
+    out.print(
+        f"已合并 {merged} 个增量段：{manifest.documents} 篇文档，{manifest.chunks} 个分块，"
+        f"剩余增量段 {len(manifest.deltas)}，用时 {time.perf_counter() - started:.1f} 秒",
         highlight=False,
     )
 

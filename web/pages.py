@@ -121,7 +121,7 @@ async def upload_submit(
     editor: EditorDep,
     files: Annotated[list[UploadFile], File()],
 ) -> HTMLResponse:
-    results = await receive_uploads(library, settings, files, viewer=editor)
+    results, _ = await receive_uploads(library, settings, files, viewer=editor)
     return render(request, "upload.html", {"results": results})
 
 

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from fastapi import UploadFile
 
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import IngestReport, ingest_paths
 from kb import catalog, store
 from kb.access import Principal
 from kb.errors import DocumentError
@@ -98,7 +98,7 @@ def _owned_by_unseen(library: Library, target: Path, viewer: Principal) -> bool:
 
 def ingest_uploads(
     library: Library, staged: list[tuple[Path, Path]], viewer: Principal
-) -> list[dict]:
+) -> tuple[list[dict], IngestReport | None]:
     """Move staged uploads into place and ingest them in one run; a file that fails is taken
     out again and the file it replaced put back, so the library stays as it was. A file may not
     replace one of a document the uploader cannot see."""
@@ -107,15 +107,17 @@ def ingest_uploads(
         for partial in refused.values():
             partial.unlink(missing_ok=True)
         staged = [(p, t) for p, t in staged if t not in refused]
-        results = _ingest_staged(library, staged, viewer)
+        results, report = _ingest_staged(library, staged, viewer)
     clash = "库中已有同名文件，且你无权替换：请改名后再上传"
-    return [*results, *(_failed(t, clash) for t in refused)]
+    return [*results, *(_failed(t, clash) for t in refused)], report
 
 
 def _ingest_staged(
     library: Library, staged: list[tuple[Path, Path]], viewer: Principal
-) -> list[dict]:
+) -> tuple[list[dict], IngestReport | None]:
     targets = [target for _, target in staged]
+    if not targets:
+        return [], None
     backups: dict[Path, Path] = {}
     try:
         for partial, target in staged:
@@ -131,7 +133,7 @@ def _ingest_staged(
     results = [_result(t, by_path.get(t.resolve()), viewer, library) for t in targets]
     kept = {t for t, r in zip(targets, results, strict=True) if r["status"] in OK_STATUSES}
     _restore(targets, backups, keep=kept)
-    return results
+    return results, report
 
 
 def _restore(targets: list[Path], backups: dict[Path, Path], keep: set[Path]) -> None:

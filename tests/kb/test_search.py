@@ -8,7 +8,7 @@ from ingest.pipeline import ingest_paths
 from kb.access import LOCAL
 from kb.config import Settings
 from kb.errors import IndexMismatchError, IndexMissingError, InvalidQueryError, NotFoundError
-from kb.indexfiles import MANIFEST
+from kb.indexfiles import FORMAT_VERSION, MANIFEST
 from kb.library import Library
 from kb.search import SearchService
 from kb.similar import similar_documents
@@ -119,7 +119,7 @@ def test_index_of_another_embedder_is_refused_with_rebuild_hint(ingested, settin
 
 def test_manifest_names_files_and_counts(ingested):
     manifest = json.loads((ingested.data_dir / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["format_version"] == 2 and manifest["embedder"] == "hash:256"
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["embedder"] == "hash:256"
     assert manifest["documents"] == 4 and manifest["chunks"] > 4
     folder = ingested.data_dir / manifest["generation"]
     assert (folder / "vectors" / "matrix.npy").is_file() and (

@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -58,6 +58,7 @@ import numpy as np  # noqa: E402
 
 from bench import http as bench_http  # noqa: E402
 from bench import scale, synth  # noqa: E402
+from kb.indexfiles import MANIFEST  # noqa: E402
 from kb.keys import KeyStore  # noqa: E402
 
 EMBEDDER = "hash"
@@ -94,7 +95,6 @@ class Servers:
     writer: httpx.Client
     follower: httpx.Client
     writer_base: str
-    pids: dict[str, int] = field(default_factory=dict)
 
 
 def parse_args() -> argparse.Namespace:
@@ -120,7 +120,7 @@ def build(folder: Path, chunks: int) -> dict:
     """The bulk library of about `chunks` chunks in folder/index (reused when it has one)."""
     data_dir, corpus = folder / "index", folder / "corpus"
     started = time.perf_counter()
-    if not (data_dir / "manifest.json").exists():
+    if not (data_dir / MANIFEST).exists():
         synth.write_corpus(corpus, max(1, round(chunks / synth.CHUNKS_PER_DOC)))
     bench_http.prepare_library(data_dir, EMBEDDER, corpus)
     return {"data_dir": data_dir, "corpus": corpus, "build_s": time.perf_counter() - started}
@@ -271,7 +271,7 @@ def serving(data_dir: Path, corpus: Path, logs: Path, key: str) -> Iterator[Serv
     os.environ.update(SETTINGS_ENV)
     headers = {"Authorization": f"Bearer {key}"}
     with contextlib.ExitStack() as stack:
-        bases, pids = [], {}
+        bases = []
         for role in ("writer", "follower"):
             log_path = logs / f"{role}.log"
             log = stack.enter_context(log_path.open("w", encoding="utf-8"))
@@ -279,14 +279,13 @@ def serving(data_dir: Path, corpus: Path, logs: Path, key: str) -> Iterator[Serv
             stack.callback(bench_http.stop_server, process)
             bench_http.wait_for_health(process, base, log_path)
             bases.append(base)
-            pids[role] = process.pid
         clients = [
             stack.enter_context(
                 httpx.Client(base_url=b, headers=headers, trust_env=False, timeout=600)
             )
             for b in bases
         ]
-        yield Servers(clients[0], clients[1], bases[0], pids)
+        yield Servers(clients[0], clients[1], bases[0])
 
 
 def one_size(chunks: int, args: argparse.Namespace, folder: Path) -> dict:

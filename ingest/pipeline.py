@@ -28,7 +28,7 @@ from kb import store
 from kb.errors import DocumentError, KBError, NoTextError, UnsupportedFileError
 from kb.library import Changes, Library, mark_dirty
 from kb.sources import remember_roots
-from kb.suggestions import reapply_accepted, suggest_for
+from kb.suggestions import reapply_accepted
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ class IngestReport:
     embed_seconds: float = 0.0  # spent embedding passages
     index_seconds: float = 0.0  # from the end of embedding to the change being searchable
     indexed: bool = False
-    suggestions: int = 0
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -66,6 +65,12 @@ class IngestReport:
 
     def summary(self) -> dict[str, int]:
         return {status: self.count(status) for status in STATUSES if self.count(status)}
+
+    @property
+    def stored(self) -> list[str]:
+        """Ids of the documents added or updated: the caller asks for their label suggestions
+        once the run returned (their change is searchable by then)."""
+        return [r.doc_id for r in self.results if r.status in ("added", "updated") and r.doc_id]
 
 
 STORE_EVERY = 256  # passages embedded before their documents are committed
@@ -139,8 +144,6 @@ class Ingestor:
             self.library.index_changes(self.changes)
             self.report.index_seconds = time.perf_counter() - indexing
             self.report.indexed = True
-        stored = [r.doc_id for r in self.report.results if r.status in ("added", "updated")]
-        self.report.suggestions = suggest_for(self.library, [d for d in stored if d])
         self.report.seconds = time.perf_counter() - started
         return self.report
 

@@ -300,13 +300,22 @@ class Classifier:
 
     def trained(self, field_name: str) -> tuple[dict, LinearModel | None]:
         """The field's model, retrained when the labelled set differs from the saved one."""
+        self.refresh(field_name)
+        return self._models[field_name]
+
+    def refresh(self, field_name: str) -> bool:
+        """Make the field's model match its labelled set: kept, loaded from the file another
+        classifier (or process) saved, or trained; whether it had to train."""
         examples = self.examples(field_name)
         fingerprint = examples.fingerprint(self.library.embedder.id)
-        cached = self._models.get(field_name) or load_model(self.library, field_name)
+        cached = self._models.get(field_name)
         if cached is None or cached[0]["fingerprint"] != fingerprint:
+            cached = load_model(self.library, field_name)
+        trains = cached is None or cached[0]["fingerprint"] != fingerprint
+        if trains:
             cached = self._train(field_name, examples, fingerprint)
         self._models[field_name] = cached
-        return cached
+        return trains
 
     def _train(
         self, field_name: str, examples: Examples, fingerprint: str

@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.errors import IndexMismatchError, IndexMissingError
 
@@ -41,6 +42,7 @@ class Manifest:
     deltas: list[str] = field(default_factory=list)
     delta_chunks: int = 0  # rows held by the deltas (tombstoned ones included)
     max_chunk_id: int = 0  # every later chunk has a larger id
+    merged_from: dict[str, Any] | None = None  # the generation and deltas a merge made this of
 
     @property
     def state(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import shutil
 import threading
 import time
@@ -20,7 +21,7 @@ from kb import store
 from kb.config import Settings
 from kb.embed import Embedder, load_embedder
 from kb.errors import IndexMismatchError
-from kb.indexfiles import FORMAT_VERSION, Manifest, build_folder, read_manifest
+from kb.indexfiles import FORMAT_VERSION, Manifest, build_folder, drop_leftovers, read_manifest
 from kb.lexical import Postings
 from kb.progress import Reporter, SilentReporter
 from kb.segments import Segment, load_index, merged_base, switch_compacted, write_base, write_delta
@@ -33,6 +34,7 @@ EMBEDDER_KEY = "embedder"
 DIRTY_KEY = "index_dirty"
 LOCK_FILE = "write.lock"
 COMPACT_LOCK_FILE = "compact.lock"
+BACKGROUND_NICE = 10
 
 
 @dataclass
@@ -49,6 +51,15 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.changed or self.removed or self.dropped)
+
+
+def yield_to_requests() -> None:
+    """Lower the calling thread's CPU priority (Linux nice is per thread): background merges
+    and training then leave the cores to the requests of the same process."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        logger.debug("could not lower the priority of a background thread")
 
 
 def mark_dirty(session: Session, reason: str) -> None:
@@ -194,7 +205,14 @@ class Library:
             )
             self._compactor.start()
 
+    def wait_for_compaction(self, timeout: float) -> bool:
+        """Wait for a background merge started by this library; False if still running."""
+        if self._compactor is not None:
+            self._compactor.join(timeout)
+        return self._compactor is None or not self._compactor.is_alive()
+
     def _compact_logged(self) -> None:
+        yield_to_requests()
         try:
             self.compact()
         except Exception:  # a failed merge leaves the deltas in use; the next write retries
@@ -278,7 +296,9 @@ class Library:
 
     def recover(self) -> bool:
         """After a crash: embed what lacks a vector and rebuild the indexes, unless another
-        writer is at work (then it will build them itself). True when it rebuilt."""
+        writer is at work (then it will build them itself). True when it rebuilt. Folders
+        left by writers that died are removed."""
+        drop_leftovers(self.data_dir)
         if not self.is_dirty():
             return False
         with self.write_lock(wait=False) as locked:

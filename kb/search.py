@@ -23,7 +23,7 @@ from kb.highlight import snippet
 from kb.indexfiles import MANIFEST, read_manifest
 from kb.library import Library
 from kb.models import Document, Hit, SearchResult
-from kb.segments import IndexSet, load_deltas, load_index
+from kb.segments import IndexSet, Segment, load_deltas, load_index
 from kb.sources import shown_source, source_roots
 
 MODES = ("hybrid", "lexical", "dense")
@@ -138,7 +138,7 @@ class SearchService:
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._signature: tuple | None = None
-        self.loads = {"full": 0, "deltas": 0}  # how the snapshot followed the manifest
+        self.loads = {"full": 0, "deltas": 0, "merged": 0}  # how the snapshot followed
 
     def snapshot(self) -> _Snapshot:
         """The current indexes: when the manifest changed, the new deltas are loaded onto the
@@ -158,12 +158,13 @@ class SearchService:
     def _follow(self, current: _Snapshot | None) -> _Snapshot:
         if current is not None:
             try:
-                extended = self._load_deltas(current)
+                newer = self._load_newer(current)
             except FileNotFoundError:  # a merge replaced the generation meanwhile
-                extended = None
-            if extended is not None:
-                self.loads["deltas"] += 1
-                return extended
+                newer = None
+            if newer is not None:
+                snapshot, how = newer
+                self.loads[how] += 1
+                return snapshot
         self.loads["full"] += 1
         try:
             return self._load()
@@ -180,16 +181,35 @@ class SearchService:
         meta = {doc_id: document_metadata(doc) for doc_id, doc in docs.items()}
         return assemble(index, docs, meta, chunk_doc, roots, self.settings.facet_fields)
 
-    def _load_deltas(self, snap: _Snapshot) -> _Snapshot | None:
-        """The snapshot with the deltas added since it was made; None when the base changed."""
-        manifest = read_manifest(self.library.data_dir)
+    def _load_newer(self, snap: _Snapshot) -> tuple[_Snapshot, str] | None:
+        """The snapshot brought up to the current manifest without reading the database's
+        documents: new deltas onto its base ("deltas"), or the base a merge made of segments it
+        already holds ("merged"); None when the index was rebuilt (load it whole)."""
+        data_dir, ef_search = self.library.data_dir, self.settings.ef_search
+        manifest = read_manifest(data_dir)
         if manifest is None:
             return None
-        index = load_deltas(self.library.data_dir, snap.index, manifest, self.settings.ef_search)
-        if index is None:
+        index = load_deltas(data_dir, snap.index, manifest, ef_search)
+        if index is not None:
+            return self._applied(snap, index, index.deltas[len(snap.index.deltas) :]), "deltas"
+        known, merged = snap.manifest.deltas, manifest.merged_from
+        if (
+            not merged
+            or merged["generation"] != snap.manifest.generation
+            or known[: len(merged["deltas"])] != merged["deltas"]
+        ):
             return None
+        index = load_index(data_dir, self.library.embedder.id, ef_search)
+        names = index.manifest.deltas
+        unseen = [
+            delta for name, delta in zip(names, index.deltas, strict=True) if name not in known
+        ]
+        return self._applied(snap, index, unseen), "merged"
+
+    def _applied(self, snap: _Snapshot, index: IndexSet, deltas: list[Segment]) -> _Snapshot:
+        """A snapshot of an index, its documents those of `snap` changed by the given deltas."""
         docs, meta, chunk_doc = dict(snap.docs), dict(snap.meta), dict(snap.chunk_doc)
-        for delta in index.segments[len(snap.index.segments) :]:
+        for delta in deltas:
             for doc_id in delta.removed:
                 docs.pop(doc_id, None)
                 meta.pop(doc_id, None)

@@ -119,7 +119,7 @@ def write_base(data_dir: Path, manifest: Manifest, segment: Segment) -> Manifest
     """Save a base segment as a new generation without deltas and switch to it."""
     built = build_folder(data_dir)
     segment.save(built)
-    manifest.deltas, manifest.delta_chunks = [], 0
+    manifest.deltas, manifest.delta_chunks, manifest.merged_from = [], 0, None
     manifest.max_chunk_id = int(segment.postings.ids[-1]) if len(segment.postings) else 0
     return switch_generation(data_dir, manifest, built)
 
@@ -173,4 +173,5 @@ def switch_compacted(
         shutil.copytree(old_folder / name, built / name)
     later_rows = sum(len(np.load(built / n / VECTORS_DIR / IDS_FILE, mmap_mode="r")) for n in later)
     current.deltas, current.delta_chunks = later, later_rows
+    current.merged_from = {"generation": merged_from.generation, "deltas": merged_from.deltas}
     return switch_generation(data_dir, current, built)

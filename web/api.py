@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -28,8 +28,9 @@ from kb.models import (
     Suggestion,
 )
 from kb.similar import similar_documents
+from kb.suggest_worker import SuggestionWorker
 from web.auth import AdminDep, EditorDep, ViewerDep, maybe_principal
-from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep
+from web.deps import ClassifierDep, LibraryDep, ServiceDep, SettingsDep, SuggesterDep
 from web.errors import RequestTooLargeError
 from web.uploads import UPLOAD_DIR, WRITE_LOCK, ingest_uploads, save_upload
 
@@ -174,10 +175,11 @@ def delete_document(library: LibraryDep, admin: AdminDep, doc_id: str) -> Delete
 async def upload_documents(
     library: LibraryDep,
     settings: SettingsDep,
+    suggester: SuggesterDep,
     editor: EditorDep,
     files: Annotated[list[UploadFile], File(description="一个或多个文件")],
 ) -> UploadResponse:
-    results, report = await receive_uploads(library, settings, files, viewer=editor)
+    results, report = await receive_uploads(library, settings, suggester, files, viewer=editor)
     if report is None:
         return UploadResponse(results=results)
     return UploadResponse(
@@ -186,9 +188,15 @@ async def upload_documents(
 
 
 async def receive_uploads(
-    library: Library, settings: Settings, files: list[UploadFile], *, viewer: Principal
+    library: Library,
+    settings: Settings,
+    suggester: SuggestionWorker,
+    files: list[UploadFile],
+    *,
+    viewer: Principal,
 ) -> tuple[list[dict], IngestReport | None]:
-    """Save every upload (each within the size limit) and ingest them in one run."""
+    """Save every upload (each within the size limit) and ingest them in one run; label
+    suggestions for the stored documents follow in the background."""
     if len(files) > MAX_UPLOAD_FILES:
         raise RequestTooLargeError(f"一次最多上传 {MAX_UPLOAD_FILES} 个文件")
     folder = settings.data_dir / UPLOAD_DIR
@@ -203,7 +211,10 @@ async def receive_uploads(
         for partial, _ in staged:
             partial.unlink(missing_ok=True)
         raise
-    return await run_in_threadpool(ingest_uploads, library, staged, viewer)
+    results, report = await run_in_threadpool(ingest_uploads, library, staged, viewer)
+    if report is not None:
+        suggester.submit(report.stored)
+    return results, report
 
 
 @router.get("/facets", response_model=dict[str, dict[str, int]], summary="全库分面计数")
@@ -218,11 +229,24 @@ def stats(library: LibraryDep, viewer: ViewerDep) -> LibraryStats:
     return catalog.library_stats(library, viewer=viewer)
 
 
-@router.post("/admin/compact", response_model=dict, summary="把增量段合并为新的基础索引")
-def compact(library: LibraryDep, admin: AdminDep) -> dict:
-    """Merge now instead of waiting for the thresholds; answers the manifest after the merge."""
+class Compacted(BaseModel):
+    merged: bool = Field(description="False when another merge was running or a rebuild came first")
+    generation: str
+    deltas: list[str]
+    documents: int
+    chunks: int
+    built_at: str
+
+
+@router.post("/admin/compact", response_model=Compacted, summary="把增量段合并为新的基础索引")
+def compact(library: LibraryDep, admin: AdminDep) -> Compacted:
+    """Merge now instead of waiting for the thresholds (admin only)."""
     manifest = library.compact()
-    return asdict(manifest if manifest is not None else library.manifest())
+    shown = manifest or library.manifest()
+    if shown is None:
+        raise NotFoundError("还没有索引：请先导入文档")
+    fields = {name: getattr(shown, name) for name in Compacted.model_fields if name != "merged"}
+    return Compacted(merged=manifest is not None, **fields)
 
 
 @router.get("/health", response_model=Health, summary="健康检查")
@@ -265,6 +289,13 @@ class SuggestionOut(BaseModel):
     status: Literal["pending", "accepted", "rejected"]
 
 
+class SuggestionStatus(BaseModel):
+    pending_jobs: int
+    last_trained_at: datetime | None
+    last_training_seconds: float | None
+    suggestions: int
+
+
 @router.get("/labels", response_model=dict[str, dict[str, int]], summary="标签字段与计数")
 def labels(
     library: LibraryDep, service: ServiceDep, viewer: ViewerDep
@@ -295,6 +326,15 @@ def list_suggestions(
     return [SuggestionOut(**row.model_dump()) for row in rows]
 
 
+@router.get(
+    "/suggestions/status",
+    response_model=SuggestionStatus,
+    summary="标签建议的后台任务：排队数、上次训练时间与用时、已生成的建议数",
+)
+def suggestion_status(suggester: SuggesterDep, viewer: ViewerDep) -> SuggestionStatus:
+    return SuggestionStatus(**vars(suggester.status()))
+
+
 @router.post(
     "/suggestions/{suggestion_id}/{decision}",
     response_model=SuggestionOut,
@@ -303,12 +343,13 @@ def list_suggestions(
 def decide_suggestion(
     library: LibraryDep,
     service: ServiceDep,
+    suggester: SuggesterDep,
     editor: EditorDep,
     suggestion_id: RowId,
     decision: Literal["accept", "reject"],
 ) -> SuggestionOut:
     is_visible = service.visibility(editor)
-    decided = decide(library, suggestion_id, decision, is_visible)
+    decided = decide(library, suggester, suggestion_id, decision, is_visible)
     return SuggestionOut(
         **decided.model_dump(exclude={"neighbours"}),
         neighbours=classify.visible_neighbours(decided.neighbours, is_visible),
@@ -316,10 +357,17 @@ def decide_suggestion(
 
 
 def decide(
-    library: Library, suggestion_id: int, decision: str, is_visible: Callable[[str], bool]
+    library: Library,
+    suggester: SuggestionWorker,
+    suggestion_id: int,
+    decision: str,
+    is_visible: Callable[[str], bool],
 ) -> Suggestion:
-    """Accept or reject a suggestion; classifiers of every process follow the change by
-    themselves (accepting builds a new index generation)."""
+    """Accept or reject a suggestion. Accepting changes the labelled set: the worker retrains in
+    the background; classifiers of other processes load the saved model or retrain when used."""
     action = suggestions.accept if decision == "accept" else suggestions.reject
     with WRITE_LOCK:
-        return action(library, suggestion_id, is_visible=is_visible)
+        decided = action(library, suggestion_id, is_visible=is_visible)
+    if decision == "accept":
+        suggester.submit()
+    return decided

@@ -15,6 +15,7 @@ from kb.config import Settings
 from kb.keys import KeyStore
 from kb.library import Library
 from kb.search import SearchService
+from kb.suggest_worker import SuggestionWorker
 from web import api, api_library, login, pages, pages_library
 from web.apidocs import install_docs
 from web.auth import session_secret
@@ -39,10 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.library = library
         app.state.service = service
         app.state.classifier = Classifier(library)
+        app.state.suggester = SuggestionWorker(library).start()
         app.state.keys = KeyStore(settings.keys_path)
         app.state.session_secret = session_secret(settings.data_dir)
         quiet_access_log()
-        yield
+        try:
+            yield
+        finally:
+            app.state.suggester.stop()
 
     app = FastAPI(
         title="咨询案例知识库",

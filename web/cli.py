@@ -30,6 +30,7 @@ from kb.library import Library
 from kb.progress import BarReporter
 from kb.search import MODES, SearchService, document_metadata
 from kb.similar import similar_documents
+from kb.suggest_worker import refresh_suggestions
 
 EXIT_USER_ERROR = 1
 EXIT_PARTIAL = 3
@@ -146,8 +147,20 @@ def _print_report(report: IngestReport) -> None:
             out.print(f"[{STATUS_LABELS[result.status]}] {result.message}", highlight=False)
     summary = "，".join(f"{STATUS_LABELS[k]} {v}" for k, v in report.summary().items())
     out.print(f"完成：{summary or '没有文件'}；用时 {report.seconds:.2f} 秒", highlight=False)
-    if report.suggestions:
-        out.print(f"生成了 {report.suggestions} 条标签建议，可在 /review 页面审核", highlight=False)
+
+
+def _suggest(library: Library, report: IngestReport, *, quiet: bool = False) -> int:
+    """Label suggestions for the documents just stored, computed once they are searchable
+    (retraining first when the labelled set changed); how many were made."""
+    if not report.stored:
+        return 0
+    if not quiet:
+        err.print("正在生成标签建议…", highlight=False)
+    count = refresh_suggestions(library, report.stored).suggestions
+    if not quiet:
+        done = f"生成了 {count} 条标签建议，可在 /review 页面审核" if count else "没有新的标签建议"
+        out.print(done, highlight=False)
+    return count
 
 
 @app.command()
@@ -157,7 +170,8 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """导入文件或文件夹（增量：未变化的文件不会重新嵌入）。"""
-    report = ingest_paths(_library(creates=True), paths, prune=prune)
+    library = _library(creates=True)
+    report = ingest_paths(library, paths, prune=prune)
     if as_json:
         _print_json(
             {
@@ -165,10 +179,12 @@ def ingest(
                 "seconds": round(report.seconds, 3),
                 "partial": report.partial,
                 "results": [vars(r) for r in report.results],
+                "suggestions": _suggest(library, report, quiet=True),
             }
         )
     else:
         _print_report(report)
+        _suggest(library, report)
     if report.partial:
         err.print(f"[yellow]部分文件导入失败（{report.count('failed')} 个），原因见上[/yellow]")
         raise typer.Exit(EXIT_PARTIAL)
@@ -738,6 +754,7 @@ def serve(
         report = ingest_paths(library, [corpus])
         counts = "，".join(f"{STATUS_LABELS[k]} {v}" for k, v in report.summary().items())
         err.print(f"导入完成：{counts}；用时 {report.seconds:.1f} 秒", highlight=False)
+        _suggest(library, report)
     err.print(
         f"检索页面：http://{host}:{port}/    API 文档：http://{host}:{port}/docs", highlight=False
     )

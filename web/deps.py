@@ -10,6 +10,7 @@ from kb.classify import Classifier
 from kb.config import Settings
 from kb.library import Library
 from kb.search import SearchService
+from kb.suggest_worker import SuggestionWorker
 
 
 def get_library(request: Request) -> Library:
@@ -24,6 +25,10 @@ def get_classifier(request: Request) -> Classifier:
     return request.app.state.classifier
 
 
+def get_suggester(request: Request) -> SuggestionWorker:
+    return request.app.state.suggester
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.library.settings
 
@@ -31,4 +36,5 @@ def get_settings(request: Request) -> Settings:
 LibraryDep = Annotated[Library, Depends(get_library)]
 ServiceDep = Annotated[SearchService, Depends(get_service)]
 ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+SuggesterDep = Annotated[SuggestionWorker, Depends(get_suggester)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

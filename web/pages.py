@@ -12,7 +12,7 @@ from kb import catalog, suggestions
 from kb.similar import similar_documents
 from web.api import RowId, decide, receive_uploads
 from web.auth import EditorDep, ViewerDep
-from web.deps import LibraryDep, ServiceDep, SettingsDep
+from web.deps import LibraryDep, ServiceDep, SettingsDep, SuggesterDep
 from web.pages_library import add_to_pack_form
 from web.passages import render_passage
 from web.templating import local_path, query_string, render
@@ -118,32 +118,39 @@ async def upload_submit(
     request: Request,
     library: LibraryDep,
     settings: SettingsDep,
+    suggester: SuggesterDep,
     editor: EditorDep,
     files: Annotated[list[UploadFile], File()],
 ) -> HTMLResponse:
-    results, _ = await receive_uploads(library, settings, files, viewer=editor)
+    results, _ = await receive_uploads(library, settings, suggester, files, viewer=editor)
     return render(request, "upload.html", {"results": results})
 
 
 @router.get("/review", response_class=HTMLResponse)
 def review_page(
-    request: Request, library: LibraryDep, service: ServiceDep, viewer: ViewerDep
+    request: Request,
+    library: LibraryDep,
+    service: ServiceDep,
+    suggester: SuggesterDep,
+    viewer: ViewerDep,
 ) -> HTMLResponse:
     pending = suggestions.visible_suggestions(library, is_visible=service.visibility(viewer))
     titles = {
         s.doc_id: catalog.get_document(library, s.doc_id, viewer=viewer).title for s in pending
     }
-    return render(request, "review.html", {"pending": pending, "titles": titles})
+    context = {"pending": pending, "titles": titles, "worker": suggester.status()}
+    return render(request, "review.html", context)
 
 
 @router.post("/review/{suggestion_id}/{decision}")
 def review_decision(
     library: LibraryDep,
     service: ServiceDep,
+    suggester: SuggesterDep,
     editor: EditorDep,
     suggestion_id: RowId,
     decision: Literal["accept", "reject"],
     back: Annotated[str, Form()] = "/review",
 ) -> RedirectResponse:
-    decide(library, suggestion_id, decision, service.visibility(editor))
+    decide(library, suggester, suggestion_id, decision, service.visibility(editor))
     return RedirectResponse(local_path(back, "/review"), status_code=303)

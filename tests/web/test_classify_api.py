@@ -6,8 +6,10 @@ import pytest
 
 from ingest.pipeline import ingest_paths
 from kb.library import Library
+from kb.suggest_worker import refresh_suggestions
 from tests.conftest import api_client
 from tests.kb.test_classify import HEALTH, RETAIL, write_docs
+from tests.kb.test_suggest_worker import PATIENCE, watch_training
 
 
 def ingest_with_pending_suggestion(library: Library, folder: Path) -> None:
@@ -18,7 +20,7 @@ def ingest_with_pending_suggestion(library: Library, folder: Path) -> None:
         "---\nid: NEW-001\ntitle: 新案例\n---\n\n连锁超市门店排班混乱，会员流失。\n",
         encoding="utf-8",
     )
-    ingest_paths(library, [folder])
+    refresh_suggestions(library, ingest_paths(library, [folder]).stored)
 
 
 @pytest.fixture
@@ -91,3 +93,36 @@ def test_review_page_shows_and_accepts_a_suggestion(client):
     assert response.status_code == 303 and response.headers["location"] == "/documents/NEW-001"
     assert client.get("/api/documents/NEW-001").json()["metadata"]["industry"] == "零售"
     assert "没有待审核的建议" in client.get("/review").text
+
+
+def test_an_upload_without_labels_returns_before_training_and_its_suggestion_follows(
+    settings, library, tmp_path, monkeypatch
+):
+    write_docs(tmp_path / "docs", HEALTH, "医疗健康", 0)
+    write_docs(tmp_path / "docs", RETAIL, "零售", 100)
+    ingest_paths(library, [tmp_path / "docs"])
+    training = watch_training(monkeypatch, blocked=True)
+    case = "---\nid: NEW-002\ntitle: 门诊案例\n---\n\n门诊患者排队时间长，医保结算慢。\n"
+    with api_client(settings) as client:
+        suggester = client.app.state.suggester
+        files = [("files", ("new.md", case.encode(), "text/markdown"))]
+        uploaded = client.post("/api/documents", files=files)
+        assert uploaded.status_code == 200 and not training.release.is_set()
+        assert uploaded.json()["results"][0]["status"] == "added"
+        hits = client.get("/api/search", params={"q": "门诊 医保结算"}).json()["hits"]
+        assert "NEW-002" in {h["doc_id"] for h in hits}
+        assert client.get("/api/suggestions").json() == []
+        assert client.get("/api/suggestions/status").json()["pending_jobs"] == 1
+        assert "后台正在生成标签建议" in client.get("/review").text
+        training.release.set()
+        assert suggester.wait_idle(PATIENCE)
+        [suggestion] = client.get("/api/suggestions").json()
+        assert (suggestion["doc_id"], suggestion["label"]) == ("NEW-002", "医疗健康")
+        status = client.get("/api/suggestions/status").json()
+        assert status["pending_jobs"] == 0 and status["suggestions"] == 1
+        assert status["last_trained_at"] and "分类模型上次训练" in client.get("/review").text
+        trained = training.fields["industry"]
+        client.post(f"/api/suggestions/{suggestion['id']}/accept")
+        assert suggester.wait_idle(PATIENCE)
+        assert training.fields["industry"] == trained + 1
+    assert not suggester._thread.is_alive()

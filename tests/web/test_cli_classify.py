@@ -62,3 +62,18 @@ def test_classify_needs_exactly_one_input(data_dir, tmp_path):
 def test_labels_show_descriptions_from_the_labels_file(data_dir):
     (data_dir / "labels.yaml").write_text("industry:\n  零售: 超市、门店、电商\n", encoding="utf-8")
     assert "零售（超市、门店、电商） 6" in kb(data_dir, "labels").stdout
+
+
+def test_ingest_prints_the_summary_before_computing_suggestions(data_dir, tmp_path):
+    new = tmp_path / "new"
+    new.mkdir()
+    case = "---\nid: NEW-{n}\ntitle: 新案例\n---\n\n医院门诊患者排队{n}，医保结算慢。\n"
+    (new / "a.md").write_text(case.format(n=1), encoding="utf-8")
+    result = kb(data_dir, "ingest", str(new))
+    assert result.exit_code == 0, result.output
+    summary = result.output.index("完成：新增 1")
+    status = result.output.index("正在生成标签建议…")
+    assert summary < status < result.output.index("生成了 1 条标签建议")
+    (new / "b.md").write_text(case.format(n=2), encoding="utf-8")
+    report = json.loads(kb(data_dir, "ingest", str(new), "--json").stdout)
+    assert report["summary"] == {"unchanged": 1, "added": 1} and report["suggestions"] == 1

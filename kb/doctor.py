@@ -117,8 +117,8 @@ def _check_segments(library: Library, index: IndexSet) -> list[Finding]:
     ids = index.vectors.ids()
     if len(ids) > 1 and not (np.diff(ids) > 0).all():
         findings.append(Finding("error", "segments", "分段中的分块编号没有严格递增"))
+    start = len(index.segments[0].postings)
     for number, segment in enumerate(index.deltas, start=1):
-        start = int(index.vectors.offsets[number])
         unknown = np.setdiff1d(segment.tombstones, ids[:start])
         if len(unknown):
             findings.append(
@@ -128,6 +128,7 @@ def _check_segments(library: Library, index: IndexSet) -> list[Finding]:
                     f"增量段 {number} 的 {len(unknown)} 个删除标记指向不存在的分块",
                 )
             )
+        start += len(segment.postings)
     folder = library.data_dir / index.manifest.generation
     unlisted = [p.name for p in folder.glob("delta-*") if p.name not in index.manifest.deltas]
     if unlisted:

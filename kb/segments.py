@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -70,19 +71,22 @@ class IndexSet:
     def __init__(self, manifest: Manifest, segments: list[Segment], dim: int) -> None:
         self.manifest = manifest
         self.segments = segments
-        self.lexical = LexicalIndex([s.postings for s in segments])
-        self.vectors = SegmentedVectors([s.vectors for s in segments], dim)
+        parts = [segments[0], _joined(segments[1:], dim)] if len(segments) > 1 else segments
+        self.lexical = LexicalIndex([s.postings for s in parts])
+        self.vectors = SegmentedVectors([s.vectors for s in parts], dim)
         self.dead = self._dead_rows()
 
     def _dead_rows(self) -> np.ndarray:
         ids = self.vectors.ids()
         dead = np.zeros(len(ids), dtype=bool)
-        for segment, start in zip(self.segments[1:], self.vectors.offsets[1:], strict=False):
+        start = 0
+        for segment in self.segments:
             before = ids[:start]
             at = np.searchsorted(before, segment.tombstones)
             hit = at < len(before)
             hit[hit] = before[at[hit]] == segment.tombstones[hit]
             dead[at[hit]] = True
+            start += len(segment.postings)
         return dead
 
     @property
@@ -91,6 +95,17 @@ class IndexSet:
 
     def extended(self, manifest: Manifest, more: list[Segment]) -> IndexSet:
         return IndexSet(manifest, self.segments + more, self.vectors.dim)
+
+
+def _joined(deltas: list[Segment], dim: int) -> Segment:
+    """The deltas' rows as one exactly searched part, so that a query does its per-part work
+    twice (base and deltas), however many deltas are pending."""
+    postings = Postings.merge(
+        [d.postings for d in deltas], [np.ones(len(d.postings), dtype=bool) for d in deltas]
+    )
+    matrix = np.concatenate([d.vectors.rows(np.arange(len(d.vectors))) for d in deltas])
+    matrix = matrix.reshape(-1, dim)
+    return Segment(postings, VectorIndex.build(postings.ids, matrix, graph_from=len(matrix) + 1))
 
 
 def load_index(data_dir: Path, embedder_id: str, ef_search: int = 1024) -> IndexSet:
@@ -152,11 +167,9 @@ def drop_unlisted_deltas(folder: Path, manifest: Manifest) -> list[str]:
 
 def merged_base(index: IndexSet, graph_from: int) -> Segment:
     """One segment of every live row of an index (the work of a compaction)."""
-    keeps = [
-        ~index.dead[start:end]
-        for start, end in zip(index.vectors.offsets, index.vectors.offsets[1:], strict=False)
-    ]
-    postings = Postings.merge([s.postings for s in index.segments], keeps)
+    offsets = index.lexical.offsets
+    keeps = [~index.dead[start:end] for start, end in pairwise(offsets)]
+    postings = Postings.merge(index.lexical.parts, keeps)
     matrix = index.vectors.matrix(np.flatnonzero(~index.dead))
     vectors = VectorIndex.build(postings.ids, matrix, graph_from=graph_from)
     return Segment(postings, vectors)

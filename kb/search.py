@@ -29,6 +29,7 @@ from kb.sources import shown_source, source_roots
 MODES = ("hybrid", "lexical", "dense")
 PASSAGES_PER_DOC = 3
 WEAK_HITS = 5  # nearest passages shown, folded, when nothing is relevant enough
+SCAN_FROM = 8  # rank the tail from a full scan when it holds more than 1/8 of the rows
 
 
 def document_metadata(document: Document) -> dict[str, Any]:
@@ -50,12 +51,17 @@ def document_metadata(document: Document) -> dict[str, Any]:
 
 @dataclass
 class Matches:
-    """A query's matching passages: (chunk id, score) best first, their index rows, and the
-    nearest passages below the relevance floor when nothing matched."""
+    """A query's matching passages best first, as index rows and the score shown for each, and
+    the nearest passages below the relevance floor when nothing matched."""
 
-    ranked: list[tuple[int, float]]
     rows: np.ndarray
+    scores: np.ndarray
     weak: list[tuple[int, float]]
+
+    def page(self, ids: np.ndarray, start: int, stop: int) -> list[tuple[int, float]]:
+        """(chunk id, score) of the ranked passages from `start` to `stop`."""
+        rows, scores = self.rows[start:stop], self.scores[start:stop]
+        return [(int(c), float(v)) for c, v in zip(ids[rows], scores, strict=True)]
 
 
 @dataclass
@@ -302,9 +308,9 @@ class SearchService:
             matches[snap.vectors.rows_at_least(vector, self.dense_floor)] = True
         matches &= snap.row_code >= 0 if allowed is None else allowed
         fused = self._fuse(mode, [] if mode == "dense" else lexical, dense)
-        ranked = self._rank(snap, mode, fused, matches, lexical_scores, vector)
+        rows, scores = self._rank(snap, mode, fused, matches, lexical_scores, vector)
         weak = [] if matches.any() else dense[:WEAK_HITS]
-        return Matches(ranked, np.flatnonzero(matches), weak)
+        return Matches(rows, scores, weak)
 
     @staticmethod
     def _rank(
@@ -314,26 +320,30 @@ class SearchService:
         matches: np.ndarray,
         lexical_scores: np.ndarray,
         vector: np.ndarray | None,
-    ) -> list[tuple[int, float]]:
-        """The matches best first: the fused candidates that match, then the other matches in
-        the mode's own order (BM25 score, vector similarity, or both in that order)."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The matching rows best first, with their shown scores: the fused candidates that
+        match, then the other matches in the mode's own order (BM25 score, vector similarity,
+        or both in that order)."""
         rows = snap.vectors.rows_of(np.asarray([c for c, _ in fused], dtype=np.int64))
-        ranked = [item for item, row in zip(fused, rows, strict=True) if matches[row]]
+        fused_scores = np.asarray([score for _, score in fused], dtype=np.float64)
+        keep = matches[rows] if len(rows) else np.zeros(0, dtype=bool)
+        rows, fused_scores = rows[keep], fused_scores[keep]
         listed = np.zeros(len(matches), dtype=bool)
         listed[rows] = True
         rest = np.flatnonzero(matches & ~listed)
         if not len(rest):
-            return ranked
+            return rows, fused_scores
         lexical = lexical_scores[rest]
-        similarity = (
-            snap.vectors.scores(vector.reshape(1, -1), rest)[0]
-            if vector is not None
-            else np.zeros(len(rest))
-        )
+        if vector is None:
+            similarity = np.zeros(len(rest))
+        elif len(rest) > len(matches) // SCAN_FROM:  # one pass over the matrix beats gathering
+            similarity = snap.vectors.scan(vector)[rest]
+        else:
+            similarity = snap.vectors.scores(vector.reshape(1, -1), rest)[0]
         keys = {"lexical": [lexical], "dense": [similarity]}.get(mode, [lexical, similarity])
         order = np.lexsort([-key for key in reversed(keys)])
         shown = {"lexical": lexical, "dense": similarity}.get(mode, np.zeros(len(rest)))
-        return ranked + [(int(snap.lexical.ids[rest[i]]), float(shown[i])) for i in order]
+        return np.concatenate([rows, rest[order]]), np.concatenate([fused_scores, shown[order]])
 
     def _fuse(
         self, mode: str, lexical: list[tuple[int, float]], dense: list[tuple[int, float]]
@@ -366,8 +376,12 @@ class SearchService:
         found = self.candidates(snap, query, mode=mode, n=n, filters=parsed, viewer=viewer)
         codes = snap.row_code[found.rows]
         facets = snap.facet_table.counts(np.unique(codes) if by_doc else codes)
-        groups = self._group(snap, found.ranked) if by_doc else [[item] for item in found.ranked]
-        page = groups[offset : offset + k]
+        ids = snap.vectors.ids()
+        if by_doc:
+            total, page = self._document_page(found, codes, ids, offset, k)
+        else:
+            total = len(found.rows)
+            page = [[item] for item in found.page(ids, offset, offset + k)]
         hits = self._hits(snap, query, page, by_doc=by_doc, viewer=viewer)
         weak = [[item] for item in found.weak]  # only when nothing matched
         weak_hits = self._hits(snap, query, weak, by_doc=False, viewer=viewer) if weak else []
@@ -375,7 +389,7 @@ class SearchService:
         return SearchResult(
             query=query,
             mode=mode,
-            total=len(groups),
+            total=total,
             hits=hits,
             facets=facets,
             took_ms=took,
@@ -383,11 +397,18 @@ class SearchService:
         )
 
     @staticmethod
-    def _group(snap: _Snapshot, ranked: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
-        by_doc: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for chunk_id, score in ranked:
-            by_doc[snap.chunk_doc[chunk_id]].append((chunk_id, score))
-        return [items[:PASSAGES_PER_DOC] for items in by_doc.values()]
+    def _document_page(
+        found: Matches, codes: np.ndarray, ids: np.ndarray, offset: int, k: int
+    ) -> tuple[int, list[list[tuple[int, float]]]]:
+        """The number of matching documents, and the page of them (ordered by their best
+        passage) with up to PASSAGES_PER_DOC passages each, best first."""
+        documents, first = np.unique(codes, return_index=True)
+        shown = documents[np.argsort(first, kind="stable")][offset : offset + k]
+        page = []
+        for code in shown:
+            at = np.flatnonzero(codes == code)[:PASSAGES_PER_DOC]
+            page.append([(int(ids[found.rows[i]]), float(found.scores[i])) for i in at])
+        return len(documents), page
 
     def library_facets(
         self, *, viewer: Principal, filters: list[str] | None = None

@@ -30,6 +30,16 @@ def process_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
 
 
+def write_case(folder: Path, doc_id: str, title: str, body: str, **meta: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    fields = "".join(f"{key}: {value}\n" for key, value in meta.items())
+    path = folder / f"{doc_id}.md"
+    path.write_text(
+        f"---\nid: {doc_id}\ntitle: {title}\n{fields}---\n\n## 背景\n\n{body}\n", encoding="utf-8"
+    )
+    return path
+
+
 def make_key(settings: Settings, role: str = "admin", grants: list[str] | None = None) -> str:
     """A new key of the role in the settings' keys file (named after the role and grants)."""
     name = (

@@ -14,19 +14,9 @@ from kb.config import Settings
 from kb.lexical import Postings
 from kb.library import Library
 from kb.search import SearchService
-from tests.conftest import BOTH_DATABASES, DATA
+from tests.conftest import BOTH_DATABASES, DATA, write_case
 
 LIVE = {"compact_share": 100.0, "compact_deltas": 100}  # keep deltas until a test merges
-
-
-def write_case(folder: Path, doc_id: str, title: str, body: str, **meta: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    fields = "".join(f"{key}: {value}\n" for key, value in meta.items())
-    path = folder / f"{doc_id}.md"
-    path.write_text(
-        f"---\nid: {doc_id}\ntitle: {title}\n{fields}---\n\n## 背景\n\n{body}\n", encoding="utf-8"
-    )
-    return path
 
 
 def live_library(tmp_path: Path, database_url: str | None = None, **options) -> Library:

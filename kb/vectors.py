@@ -15,7 +15,23 @@ GRAPH_FILE = "hnsw.faiss"
 EXACT_BELOW = 0.05  # filters keeping fewer rows than this share are searched exactly
 
 
-class VectorIndex:
+class ChunkRows:
+    """Rows numbered in ascending chunk id: how many, which ids, and where given ids are."""
+
+    _ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def ids(self) -> np.ndarray:
+        """The chunk ids held, in row order."""
+        return self._ids
+
+    def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self._ids, chunk_ids)
+
+
+class VectorIndex(ChunkRows):
     """Nearest chunks of a query vector, optionally restricted to a row mask."""
 
     def __init__(
@@ -68,16 +84,6 @@ class VectorIndex:
     @property
     def approximate(self) -> bool:
         return self._graph is not None
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def ids(self) -> np.ndarray:
-        """The chunk ids held by the index, in row order."""
-        return self._ids
-
-    def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self._ids, chunk_ids)
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
         """The vectors of the given rows."""
@@ -155,7 +161,7 @@ def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return best, scores[best]
 
 
-class SegmentedVectors:
+class SegmentedVectors(ChunkRows):
     """The vector indexes of a base and its deltas as one, rows numbered across them in order
     (chunk ids ascend across segments: the database never reuses one)."""
 
@@ -177,15 +183,6 @@ class SegmentedVectors:
     @property
     def approximate(self) -> bool:
         return any(p.approximate for p in self.parts)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def ids(self) -> np.ndarray:
-        return self._ids
-
-    def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self._ids, chunk_ids)
 
     def _pieces(self, rows: np.ndarray):
         """Per segment: its index, the positions in `rows` it holds and their local rows."""

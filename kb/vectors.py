@@ -123,8 +123,11 @@ class VectorIndex(ChunkRows):
             count = int(allowed.sum())
             if count == 0:
                 return []
-            if self._graph is None or count < EXACT_BELOW * len(self):
+            if count < EXACT_BELOW * len(self):
                 rows, scores = self._exact_subset(query, k, np.flatnonzero(allowed))
+            elif self._graph is None:  # most rows allowed: scan them all, then mask
+                scores = np.where(allowed, self.scan(query), -np.inf)
+                rows, scores = _top(scores, min(k, count))
             else:
                 rows, scores = self._nearest(query, k, allowed, share=count / len(self))
         return [
@@ -155,9 +158,9 @@ class VectorIndex(ChunkRows):
 
 
 def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and values of the k largest scores, best first."""
+    """Positions and values of the k largest scores, best first (ties in position order)."""
     best = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
-    best = best[np.argsort(-scores[best], kind="stable")]
+    best = best[np.lexsort((best, -scores[best]))]
     return best, scores[best]
 
 

@@ -157,7 +157,8 @@ def test_a_confidential_delta_stays_invisible_without_a_grant(based, tmp_path):
 
 def test_compaction_merges_deltas_and_readers_follow(based, tmp_path):
     for n in range(3):
-        write_case(tmp_path / f"c{n}", f"CASE-C-00{n}", f"组织变革项目 {n}", "组织变革与绩效考核。")
+        body = "组织变革与绩效考核。" + "年度复盘。" * n  # no two passages score alike
+        write_case(tmp_path / f"c{n}", f"CASE-C-00{n}", f"组织变革项目 {n}", body)
         ingest_paths(based, [tmp_path / f"c{n}"])
     catalog.delete_document(based, "CASE-C-001")
     service = SearchService(based)

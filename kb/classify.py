@@ -303,6 +303,15 @@ class Classifier:
         self.refresh(field_name)
         return self._models[field_name]
 
+    def at_hand(self, field_name: str) -> tuple[dict, LinearModel | None]:
+        """The field's model in memory or saved, even if the labelled set changed since it was
+        trained (for suggestions that should not wait for training)."""
+        cached = self._models.get(field_name) or load_model(self.library, field_name)
+        if cached is None:
+            raise InvalidQueryError(f"字段 {field_name} 的分类模型还没有训练")
+        self._models[field_name] = cached
+        return cached
+
     def refresh(self, field_name: str) -> bool:
         """Make the field's model match its labelled set: kept, loaded from the file another
         classifier (or process) saved, or trained; whether it had to train."""
@@ -354,10 +363,12 @@ class Classifier:
         vectors: np.ndarray,
         *,
         is_visible: Callable[[str], bool] | None = None,
+        stale_ok: bool = False,
     ) -> list[Prediction]:
         """Predictions for document or text vectors; with `is_visible`, only labels the viewer
-        can see on some document (or in labels.yaml) and neighbours it may see are given."""
-        meta, model = self.trained(field_name)
+        can see on some document (or in labels.yaml) and neighbours it may see are given; with
+        `stale_ok`, from the model at hand instead of one retrained for the current labels."""
+        meta, model = self.at_hand(field_name) if stale_ok else self.trained(field_name)
         examples = self.examples(field_name)
         if meta["method"] == "model" and model is not None:
             probabilities, classes = model.probabilities(vectors), model.classes

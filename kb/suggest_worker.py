@@ -43,19 +43,23 @@ class WorkerStatus:
 def refresh_suggestions(
     library: Library, doc_ids: list[str], classifier: Classifier | None = None
 ) -> SuggestionRun:
-    """Retrain the suggest fields whose labelled set changed, then store a suggestion for every
-    listed document that lacks one of them (under the write lock, as other writes)."""
+    """Store a suggestion for every listed document lacking a suggest field at once, from the
+    model at hand; then retrain the fields whose labelled set changed and, if any did, suggest
+    again with the new model (suggestions are stored under the write lock, as other writes)."""
     classifier = classifier or Classifier(library)
     classifier.forget()  # the documents and labels just written
     classifier.document_vectors()
     run = SuggestionRun()
+    if doc_ids:
+        with library.write_lock():
+            run.suggestions = suggest_for(library, doc_ids, classifier, stale_ok=True)
     started = time.perf_counter()
     run.trained = [f for f in library.settings.suggest_fields if classifier.refresh(f)]
     if run.trained:
         run.training_seconds = time.perf_counter() - started
-    if doc_ids:
-        with library.write_lock():
-            run.suggestions = suggest_for(library, doc_ids, classifier)
+        if doc_ids:
+            with library.write_lock():
+                run.suggestions = suggest_for(library, doc_ids, classifier)
     return run
 
 

@@ -17,8 +17,15 @@ from kb.models import CORE_FIELDS, Document, Suggestion, utcnow
 from kb.search import document_metadata
 
 
-def suggest_for(library: Library, doc_ids: list[str], classifier: Classifier | None = None) -> int:
-    """Store a pending suggestion for every listed document lacking a suggest field."""
+def suggest_for(
+    library: Library,
+    doc_ids: list[str],
+    classifier: Classifier | None = None,
+    *,
+    stale_ok: bool = False,
+) -> int:
+    """Store a pending suggestion for every listed document lacking a suggest field (with
+    `stale_ok`, from the model at hand even if labels changed since it was trained)."""
     if not doc_ids:
         return 0
     classifier = classifier or Classifier(library)
@@ -36,7 +43,7 @@ def suggest_for(library: Library, doc_ids: list[str], classifier: Classifier | N
                 continue
             matrix = np.stack([vectors[d] for d in missing])
             try:
-                predictions = classifier.predict_vectors(field, matrix)
+                predictions = classifier.predict_vectors(field, matrix, stale_ok=stale_ok)
             except InvalidQueryError:
                 continue  # no labelled examples and no label list for this field yet
             for doc_id, prediction in zip(missing, predictions, strict=True):

@@ -125,6 +125,22 @@ def test_training_runs_once_per_change_of_the_labelled_set_not_per_upload(
     assert training.fields["industry"] == 3
 
 
+def test_after_a_label_change_the_suggestion_comes_from_the_model_at_hand_then_is_refreshed(
+    labelled, worker, monkeypatch
+):
+    library, folder = labelled
+    worker.submit(add_case(library, folder, 1))
+    assert worker.wait_idle(PATIENCE)  # a model exists now
+    training = watch_training(monkeypatch, blocked=True)
+    add_case(library, folder, 2, industry="医疗健康")  # the labelled set changed
+    worker.submit(add_case(library, folder, 3))
+    assert training.started.wait(PATIENCE)  # retraining is under way, and blocked
+    assert pending_for(library)["NEW-003"] == "医疗健康"  # suggested without waiting for it
+    training.release.set()
+    assert worker.wait_idle(PATIENCE)
+    assert training.fields["industry"] == 1 and pending_for(library)["NEW-003"] == "医疗健康"
+
+
 def test_jobs_waiting_together_share_one_training(labelled, worker, monkeypatch):
     library, folder = labelled
     training = watch_training(monkeypatch, blocked=True)

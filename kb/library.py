@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -60,6 +61,19 @@ def yield_to_requests() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
     except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
         logger.debug("could not lower the priority of a background thread")
+
+
+@contextmanager
+def file_lock(path: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive lock on a file, released by the operating system if the process dies;
+    yields False when `wait` is off and someone else holds it."""
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
 
 
 def mark_dirty(session: Session, reason: str) -> None:
@@ -222,11 +236,8 @@ class Library:
         """Merge the deltas into a new base while readers and writers go on with the current
         one, then switch; deltas written meanwhile are carried over. None when another merge
         is running or a rebuild replaced the index meanwhile."""
-        handle = (self.data_dir / COMPACT_LOCK_FILE).open("a")
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+        with file_lock(self.data_dir / COMPACT_LOCK_FILE, wait=False) as taken:
+            if not taken:
                 return None
             index = load_index(self.data_dir, self.embedder.id, self.settings.ef_search)
             if not index.deltas:
@@ -245,8 +256,6 @@ class Library:
                     return None
                 current.built_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
                 return switch_compacted(self.data_dir, current, index.manifest, built)
-        finally:
-            handle.close()
 
     @contextmanager
     def writing(self) -> Iterator[Changes]:
@@ -270,11 +279,8 @@ class Library:
             finally:
                 self._held.depth -= 1
             return
-        handle = (self.data_dir / LOCK_FILE).open("a")
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+        with file_lock(self.data_dir / LOCK_FILE, wait=wait) as taken:
+            if not taken:
                 yield False
                 return
             self._held.depth = 1
@@ -282,8 +288,6 @@ class Library:
                 yield True
             finally:
                 self._held.depth = 0
-        finally:
-            handle.close()
 
     def is_dirty(self) -> bool:
         """True when documents changed after the last index build (e.g. an ingest was killed),

@@ -20,11 +20,13 @@ from kb.facets import FacetTable
 from kb.filters import Filter, parse_filters
 from kb.fusion import convex_fusion, rrf_fusion
 from kb.highlight import snippet
-from kb.indexfiles import MANIFEST, read_manifest
+from kb.indexfiles import MANIFEST, Manifest, read_manifest
+from kb.lexical import LexicalIndex
 from kb.library import Library
 from kb.models import Document, Hit, SearchResult
 from kb.segments import IndexSet, Segment, load_deltas, load_index
 from kb.sources import shown_source, source_roots
+from kb.vectors import SegmentedVectors
 
 MODES = ("hybrid", "lexical", "dense")
 PASSAGES_PER_DOC = 3
@@ -81,15 +83,15 @@ class _Snapshot:
     rows_by_scope: dict[tuple, np.ndarray] = field(default_factory=dict)
 
     @property
-    def manifest(self):
+    def manifest(self) -> Manifest:
         return self.index.manifest
 
     @property
-    def lexical(self):
+    def lexical(self) -> LexicalIndex:
         return self.index.lexical
 
     @property
-    def vectors(self):
+    def vectors(self) -> SegmentedVectors:
         return self.index.vectors
 
     @cached_property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kb.indexfiles import MANIFEST
@@ -67,6 +67,20 @@ class Settings(BaseSettings):
         default_factory=lambda: ["type", "industry", "service_type", "stage", "tags"],
         description="fields counted in facets",
     )
+
+    engine: Literal["local", "milvus"] = Field(
+        "local", description="where the search indexes live: files in data_dir, or Milvus"
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="Milvus address: a file path (embedded Milvus Lite, one process) or "
+        "http://host:19530 (a server or cluster); default milvus.db in data_dir",
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus token or user:password")
+    milvus_prefix: str = Field(
+        "kb", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,40}$", description="prefix of the collections"
+    )
+    milvus_timeout: float = Field(10.0, gt=0, description="seconds to wait for Milvus to answer")
 
     keys_file: Path | None = Field(None, description="API keys file; default keys.json in data_dir")
     anonymous: Literal["off", "public", "internal"] = Field(

@@ -83,3 +83,9 @@ class DatabaseUnavailableError(KBError):
     """The configured database cannot be used (missing driver, unreachable server)."""
 
     code = "database_unavailable"
+
+
+class EngineUnavailableError(KBError):
+    """The search engine holding the indexes (Milvus) cannot be reached or used."""
+
+    code = "engine_unavailable"

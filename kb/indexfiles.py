@@ -8,11 +8,14 @@ half-written index in use. Nothing is pickled.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,3 +145,16 @@ def checked_manifest(data_dir: Path, embedder_id: str) -> Manifest:
             "请运行 kb rebuild 用当前模型重建索引（或改回 KB_EMBEDDER）"
         )
     return manifest
+
+
+@contextmanager
+def file_lock(path: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive lock on a file, released by the operating system if the process dies;
+    yields False when `wait` is off and someone else holds it."""
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Sequence
@@ -21,6 +22,21 @@ ARRAYS = {
     "tfs": "tfs",
     "lengths": "lengths",
 }
+
+
+def bm25_idf(df: int, rows: int) -> float:
+    """Lucene's inverse document frequency of a term held by `df` of `rows` rows."""
+    return math.log(1 + (rows - df + 0.5) / (df + 0.5)) if df else 0.0
+
+
+def term_weight(tf, length, mean_length: float):
+    """A row's BM25 weight of a term before idf: tf / (tf + k1 (1 - b + b len / mean len))."""
+    return tf / (tf + K1 * (1 - B + B * length / mean_length))
+
+
+def term_id(term: str) -> int:
+    """A term as a dimension of a sparse vector (32 bits, below Milvus's reserved 2**32 - 1)."""
+    return zlib.crc32(term.encode("utf-8")) % 0xFFFFFFFF
 
 
 class Postings:
@@ -168,8 +184,7 @@ class LexicalIndex:
         return LexicalIndex(self.parts + more)
 
     def idf(self, term: str) -> float:
-        df = sum(p.df(term) for p in self.parts)
-        return math.log(1 + (len(self.ids) - df + 0.5) / (df + 0.5)) if df else 0.0
+        return bm25_idf(sum(p.df(term) for p in self.parts), len(self.ids))
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score per row (0 where no query token occurs)."""
@@ -182,8 +197,8 @@ class LexicalIndex:
                 rows, tfs = part.postings(term)
                 if not len(rows):
                     continue
-                norm = K1 * (1 - B + B * np.asarray(part.lengths)[rows] / self.mean_length)
-                out[rows + offset] += idf * tfs / (tfs + norm)
+                lengths = np.asarray(part.lengths)[rows]
+                out[rows + offset] += idf * term_weight(tfs, lengths, self.mean_length)
         return out
 
     def top(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -21,20 +18,17 @@ from sqlmodel import Session
 from kb import store
 from kb.config import Settings
 from kb.embed import Embedder, load_embedder
+from kb.engine import Delta, IndexEngine, open_engine
 from kb.errors import IndexMismatchError
-from kb.indexfiles import FORMAT_VERSION, Manifest, build_folder, drop_leftovers, read_manifest
-from kb.lexical import Postings
+from kb.indexfiles import FORMAT_VERSION, Manifest, drop_leftovers, file_lock
 from kb.progress import Reporter, SilentReporter
-from kb.segments import Segment, load_index, merged_base, switch_compacted, write_base, write_delta
 from kb.text import TextPipeline
-from kb.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
 
 EMBEDDER_KEY = "embedder"
 DIRTY_KEY = "index_dirty"
 LOCK_FILE = "write.lock"
-COMPACT_LOCK_FILE = "compact.lock"
 BACKGROUND_NICE = 10
 
 
@@ -61,19 +55,6 @@ def yield_to_requests() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
     except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
         logger.debug("could not lower the priority of a background thread")
-
-
-@contextmanager
-def file_lock(path: Path, *, wait: bool) -> Iterator[bool]:
-    """An exclusive lock on a file, released by the operating system if the process dies;
-    yields False when `wait` is off and someone else holds it."""
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
 
 
 def mark_dirty(session: Session, reason: str) -> None:
@@ -111,8 +92,12 @@ class Library:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
+    @cached_property
+    def index_engine(self) -> IndexEngine:
+        return open_engine(self)
+
     def manifest(self) -> Manifest | None:
-        return read_manifest(self.data_dir)
+        return self.index_engine.manifest()
 
     def check_stored_vectors(self, session: Session) -> None:
         """Refuse to mix vectors of two embedders in one library."""
@@ -142,29 +127,13 @@ class Library:
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         )
 
-    def _segment(self, rows, graph_from: int) -> Segment:
-        """A segment of (chunk id, doc id, tokens, embedding) rows in ascending chunk id, with
-        an HNSW graph when it has at least `graph_from` rows."""
-        shared: dict[str, str] = {}  # one string object per distinct token: memory at scale
-        ids = [row[0] for row in rows]
-        tokens = [[shared.setdefault(t, t) for t in row[2].split(" ") if t] for row in rows]
-        matrix = np.zeros((len(rows), self.embedder.dim), dtype=np.float32)
-        for at, row in enumerate(rows):
-            matrix[at] = np.frombuffer(row[3], dtype=np.float32)
-        vectors = VectorIndex.build(np.asarray(ids, dtype=np.int64), matrix, graph_from=graph_from)
-        segment = Segment(Postings.build(ids, tokens), vectors)
-        segment.chunk_docs = [row[1] for row in rows]
-        return segment
-
     def build_indexes(self) -> Manifest:
         """Build a new base (BM25 postings and vectors) from every stored chunk, without deltas;
         switch to it atomically."""
         with self.write_lock(), self.session() as session:
             rows = [r for r in store.iter_index_rows(session) if r[3] is not None]
-            segment = self._segment(rows, graph_from=self.settings.ann_threshold)
-            segment.chunk_docs = []
             documents = len({row[1] for row in rows})
-            saved = write_base(self.data_dir, self._new_manifest(documents, len(rows)), segment)
+            saved = self.index_engine.build(self._new_manifest(documents, len(rows)), rows)
             store.set_info(session, key=DIRTY_KEY, value="")
             session.commit()
         return saved
@@ -188,14 +157,13 @@ class Library:
             large = len(rows) > self.settings.compact_share * max(manifest.chunks, 1)
             if large or any(r[3] is None for r in rows):
                 return self.build_indexes()
-            segment = self._segment(rows, graph_from=len(rows) + 1)
-            segment.tombstones = np.asarray(sorted(changes.dropped), dtype=np.int64)
-            segment.documents = [
-                d.model_dump(mode="json", exclude={"text"}) for d in documents if d
-            ]
-            segment.removed = sorted(changes.removed)
+            delta = Delta(
+                np.asarray(sorted(changes.dropped), dtype=np.int64),
+                [d.model_dump(mode="json", exclude={"text"}) for d in documents if d],
+                sorted(changes.removed),
+            )
             manifest.documents, manifest.chunks = totals
-            manifest = write_delta(self.data_dir, manifest, segment)
+            manifest = self.index_engine.add(manifest, rows, delta)
             with self.session() as session:
                 store.set_info(session, key=DIRTY_KEY, value="")
                 session.commit()
@@ -203,6 +171,8 @@ class Library:
         return manifest
 
     def compaction_due(self, manifest: Manifest) -> bool:
+        if not self.index_engine.merges_writes:
+            return False
         share = manifest.delta_chunks > self.settings.compact_share * max(manifest.chunks, 1)
         return bool(manifest.deltas) and (
             len(manifest.deltas) >= self.settings.compact_deltas or share
@@ -233,29 +203,9 @@ class Library:
             logger.exception("background compaction failed")
 
     def compact(self) -> Manifest | None:
-        """Merge the deltas into a new base while readers and writers go on with the current
-        one, then switch; deltas written meanwhile are carried over. None when another merge
-        is running or a rebuild replaced the index meanwhile."""
-        with file_lock(self.data_dir / COMPACT_LOCK_FILE, wait=False) as taken:
-            if not taken:
-                return None
-            index = load_index(self.data_dir, self.embedder.id, self.settings.ef_search)
-            if not index.deltas:
-                return index.manifest
-            built = build_folder(self.data_dir)
-            merged_base(index, graph_from=self.settings.ann_threshold).save(built)
-            with self.write_lock():
-                current = self.manifest()
-                known = index.manifest.deltas
-                if (
-                    current is None
-                    or current.generation != index.manifest.generation
-                    or current.deltas[: len(known)] != known
-                ):
-                    shutil.rmtree(built, ignore_errors=True)
-                    return None
-                current.built_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-                return switch_compacted(self.data_dir, current, index.manifest, built)
+        """Merge the writes since the last build into a new base while readers and writers go
+        on (see the engine's `compact`)."""
+        return self.index_engine.compact()
 
     @contextmanager
     def writing(self) -> Iterator[Changes]:

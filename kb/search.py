@@ -15,18 +15,17 @@ import numpy as np
 
 from kb import store
 from kb.access import Principal
+from kb.engine import LexicalSide, PassageIndex, VectorSide
 from kb.errors import InvalidQueryError
 from kb.facets import FacetTable
 from kb.filters import Filter, parse_filters
 from kb.fusion import convex_fusion, rrf_fusion
 from kb.highlight import snippet
-from kb.indexfiles import MANIFEST, Manifest, read_manifest
-from kb.lexical import LexicalIndex
+from kb.indexfiles import Manifest, read_manifest
 from kb.library import Library
 from kb.models import Document, Hit, SearchResult
 from kb.segments import IndexSet, Segment, load_deltas, load_index
 from kb.sources import shown_source, source_roots
-from kb.vectors import SegmentedVectors
 
 MODES = ("hybrid", "lexical", "dense")
 PASSAGES_PER_DOC = 3
@@ -70,7 +69,7 @@ class Matches:
 class _Snapshot:
     """Indexes and document metadata of one manifest (a base and its deltas)."""
 
-    index: IndexSet
+    index: PassageIndex
     docs: dict[str, Document]
     meta: dict[str, dict[str, Any]]
     chunk_doc: dict[int, str]
@@ -87,11 +86,11 @@ class _Snapshot:
         return self.index.manifest
 
     @property
-    def lexical(self) -> LexicalIndex:
+    def lexical(self) -> LexicalSide:
         return self.index.lexical
 
     @property
-    def vectors(self) -> SegmentedVectors:
+    def vectors(self) -> VectorSide:
         return self.index.vectors
 
     @cached_property
@@ -116,7 +115,7 @@ class _Snapshot:
 
 
 def assemble(
-    index: IndexSet,
+    index: PassageIndex,
     docs: dict[str, Document],
     meta: dict[str, dict[str, Any]],
     chunk_doc: dict[int, str],
@@ -150,13 +149,9 @@ class SearchService:
 
     def snapshot(self) -> _Snapshot:
         """The current indexes: when the manifest changed, the new deltas are loaded onto the
-        snapshot, or the whole index when its base changed (a merge or rebuild)."""
-        path = self.library.data_dir / MANIFEST
-        try:
-            stat = path.stat()
-            signature: tuple | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            signature = None
+        snapshot, or the whole index when its base changed (a merge or rebuild) or when the
+        engine keeps the passages itself (then only the database's documents are read)."""
+        signature = self.library.index_engine.signature()
         with self._lock:
             if self._snapshot is None or signature != self._signature:
                 self._snapshot = self._follow(self._snapshot)
@@ -164,7 +159,7 @@ class SearchService:
             return self._snapshot
 
     def _follow(self, current: _Snapshot | None) -> _Snapshot:
-        if current is not None:
+        if current is not None and self.library.index_engine.follows_deltas:
             try:
                 newer = self._load_newer(current)
             except FileNotFoundError:  # a merge replaced the generation meanwhile
@@ -181,11 +176,11 @@ class SearchService:
 
     def _load(self) -> _Snapshot:
         self.library.recover()
-        index = load_index(self.library.data_dir, self.library.embedder.id, self.settings.ef_search)
         with self.library.session() as session:
             docs = {d.id: d for d in store.list_documents(session)}
             chunk_doc = {cid: did for cid, did, _ in store.chunk_locations(session)}
             roots = source_roots(session)
+        index = self.library.index_engine.open(chunk_doc)
         meta = {doc_id: document_metadata(doc) for doc_id, doc in docs.items()}
         return assemble(index, docs, meta, chunk_doc, roots, self.settings.facet_fields)
 
@@ -307,7 +302,7 @@ class SearchService:
         if mode != "lexical":
             vector = self.library.embedder.embed_query(query)
             dense = snap.vectors.search(vector, n, allowed)
-            matches[snap.vectors.rows_at_least(vector, self.dense_floor)] = True
+            matches[snap.vectors.rows_at_least(vector, self.dense_floor, allowed)] = True
         matches &= snap.row_code >= 0 if allowed is None else allowed
         fused = self._fuse(mode, [] if mode == "dense" else lexical, dense)
         rows, scores = self._rank(snap, mode, fused, matches, lexical_scores, vector)

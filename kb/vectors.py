@@ -216,13 +216,17 @@ class SegmentedVectors(ChunkRows):
             return np.zeros(0, dtype=np.float32)
         return np.concatenate([p.scan(query) for p in self.parts])
 
-    def rows_at_least(self, query: np.ndarray, floor: float) -> np.ndarray:
-        """Every row reaching the floor, segment by segment (see VectorIndex.rows_at_least)."""
+    def rows_at_least(
+        self, query: np.ndarray, floor: float, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Every row reaching the floor, segment by segment (see VectorIndex.rows_at_least),
+        among `allowed` rows if given."""
         found = [
             p.rows_at_least(query, floor) + o
             for p, o in zip(self.parts, self.offsets, strict=False)
         ]
-        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        rows = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        return rows if allowed is None else rows[allowed[rows]]
 
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None

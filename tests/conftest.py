@@ -17,6 +17,7 @@ from kb.config import Settings
 from kb.keys import KeyStore
 from kb.library import Library
 from kb.search import SearchService
+from tests.milvus import TemporaryMilvus
 from tests.pg import TemporaryPostgres
 from web.app import create_app
 
@@ -67,20 +68,58 @@ def postgres() -> Iterator[TemporaryPostgres]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def milvus() -> Iterator[TemporaryMilvus]:
+    """One Milvus server (milvus-lite) for the whole run, started the first time a test asks."""
+    folder = Path(tempfile.mkdtemp(prefix="kb-milvus-"))
+    server = TemporaryMilvus(folder / "data").start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """None (SQLite in the data dir) unless a module parametrizes it with "postgresql"."""
-    if getattr(request, "param", "sqlite") == "postgresql":
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where a test's library lives: "sqlite" (the default: SQLite and index files),
+    "postgresql" (a real PostgreSQL server) or "milvus" (SQLite and the indexes in Milvus)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str) -> str | None:
+    """None (SQLite in the data dir) unless the backend is "postgresql"."""
+    if backend == "postgresql":
         return request.getfixturevalue("postgres").new_database()
     return None
 
 
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.fixture
+def engine_options(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
+    """Settings of the index engine: local files unless the backend is "milvus"."""
+    if backend != "milvus":
+        return {}
+    server = request.getfixturevalue("milvus")
+    return {"engine": "milvus", "milvus_uri": server.uri, "milvus_prefix": server.new_prefix()}
+
+
+BOTH_DATABASES = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+EVERY_BACKEND = pytest.mark.parametrize(
+    "backend", ["sqlite", "postgresql", "milvus"], indirect=True
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module's `BACKENDS` list runs each of its tests that uses a library on each backend."""
+    backends = getattr(metafunc.module, "BACKENDS", None)
+    if backends and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", backends, indirect=True)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str | None) -> Settings:
-    return Settings(data_dir=tmp_path / "index", embedder="hash", database_url=database_url)
+def settings(tmp_path: Path, database_url: str | None, engine_options: dict[str, str]) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "index", embedder="hash", database_url=database_url, **engine_options
+    )
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from kb.errors import (
     DatabaseUnavailableError,
     DocumentError,
     EmbedderUnavailableError,
+    EngineUnavailableError,
     IndexMismatchError,
     IndexMissingError,
     InvalidQueryError,
@@ -38,6 +39,7 @@ STATUS = [
     (IndexMismatchError, 503),
     (EmbedderUnavailableError, 503),
     (DatabaseUnavailableError, 503),
+    (EngineUnavailableError, 503),
 ]
 
 

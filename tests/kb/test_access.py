@@ -6,6 +6,8 @@ from kb.access import LOCAL, anonymous, normalize_level, principal_for
 from kb.errors import InvalidFilterError, NotFoundError, PermissionDeniedError
 from kb.keys import KeyStore, hash_key
 
+BACKENDS = ["sqlite", "milvus"]  # tests with a library run on index files and on Milvus
+
 SECRET = {"confidentiality": "confidential", "client": "某银行", "industry": "金融"}
 
 

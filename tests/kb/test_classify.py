@@ -9,6 +9,8 @@ from kb import classify
 from kb.classify import Classifier, evaluate, label_fields
 from kb.errors import InvalidQueryError
 
+BACKENDS = ["sqlite", "milvus"]  # tests with a library run on index files and on Milvus
+
 HEALTH = [
     "门诊排队时间长，医保结算慢",
     "医院药房库存与处方流转",

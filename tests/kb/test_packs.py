@@ -12,6 +12,8 @@ from kb.access import LOCAL
 from kb.errors import InvalidQueryError, NotFoundError
 from kb.search import SearchService
 
+BACKENDS = ["sqlite", "milvus"]  # tests with a library run on index files and on Milvus
+
 SECRET_CASE = """---
 id: CASE-R-001
 type: case

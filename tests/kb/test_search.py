@@ -14,6 +14,8 @@ from kb.search import SearchService
 from kb.similar import similar_documents
 from tests.conftest import SEED
 
+BACKENDS = ["sqlite", "milvus"]  # tests with a library run on index files and on Milvus
+
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
 def test_every_mode_finds_the_supply_chain_case(service, mode):

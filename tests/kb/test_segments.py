@@ -189,7 +189,7 @@ def test_deltas_written_during_a_merge_are_carried_over(based, tmp_path, monkeyp
         ingest_paths(other, [tmp_path / "b"])
         return merged
 
-    monkeypatch.setattr("kb.library.merged_base", merge_while_another_process_writes)
+    monkeypatch.setattr("kb.engine.merged_base", merge_while_another_process_writes)
     manifest = based.compact()
     assert len(manifest.deltas) == 1
     for service in (SearchService(based), follower):
@@ -208,7 +208,7 @@ def test_a_merge_gives_way_to_a_rebuild_made_meanwhile(based, tmp_path, monkeypa
         Library(based.settings).build_indexes()
         return merged
 
-    monkeypatch.setattr("kb.library.merged_base", merge_while_rebuilt)
+    monkeypatch.setattr("kb.engine.merged_base", merge_while_rebuilt)
     assert based.compact() is None
     assert based.manifest().deltas == []
     assert not list(based.data_dir.glob(".build-*"))

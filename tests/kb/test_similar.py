@@ -14,6 +14,8 @@ from kb.library import Library
 from kb.search import SearchService
 from kb.similar import similar_documents
 
+BACKENDS = ["sqlite", "milvus"]  # tests with a library run on index files and on Milvus
+
 BODY = """# 一、项目背景
 
 客户是一家年营收 30 亿元的企业，库存周转天数 75 天，供应商交付准时率只有 81%。

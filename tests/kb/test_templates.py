@@ -11,6 +11,8 @@ from kb.errors import InvalidQueryError, NotFoundError
 from kb.slots import fill_slots
 from kb.templates import bare_heading, extract_template, section_concept, to_markdown
 
+BACKENDS = ["sqlite", "milvus"]  # tests with a library run on index files and on Milvus
+
 FIXED = "本项目严格遵守客户保密要求，所有访谈记录仅限项目组内部使用。"
 DOCS = {
     "t1": (

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kb.config import Settings
-from tests.conftest import BOTH_DATABASES, make_key
+from tests.conftest import EVERY_BACKEND, make_key
 from web.app import create_app
 
-pytestmark = BOTH_DATABASES  # the API suite runs on SQLite and on a real PostgreSQL
+pytestmark = EVERY_BACKEND  # SQLite, a real PostgreSQL, and the indexes in Milvus
 
 SECRET_ID = "CASE-T-002"
 SECRET_MARKERS = (SECRET_ID, "華南", "門店", "零售", "门店运营")  # id, title, text, label, tag

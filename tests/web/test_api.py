@@ -19,10 +19,10 @@ from ingest.pipeline import ingest_paths
 from kb.config import Settings
 from kb.embed import HashEmbedder
 from kb.library import Library
-from tests.conftest import BOTH_DATABASES, api_client
+from tests.conftest import EVERY_BACKEND, api_client
 from tests.web.conftest import HIT_FIELDS
 
-pytestmark = BOTH_DATABASES  # the API suite runs on SQLite and on a real PostgreSQL
+pytestmark = EVERY_BACKEND  # SQLite, a real PostgreSQL, and the indexes in Milvus
 
 ALL_DOCS = {"CASE-T-001", "CASE-T-002", "SOP-T-001", "LES-T-001"}
 AUTO_TITLE = "华东某汽车零部件企业供应链降本项目"

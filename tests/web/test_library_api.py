@@ -5,9 +5,9 @@ import io
 import docx
 import pytest
 
-from tests.conftest import BOTH_DATABASES, api_client
+from tests.conftest import EVERY_BACKEND, api_client
 
-pytestmark = BOTH_DATABASES  # the API suite runs on SQLite and on a real PostgreSQL
+pytestmark = EVERY_BACKEND  # SQLite, a real PostgreSQL, and the indexes in Milvus
 
 
 @pytest.fixture

@@ -5,12 +5,15 @@ and hybrid (RRF and convex fusion) in one run: answer-in-top-k at 1/5/10 (a hit 
 passage containing one of the answer strings), document recall@5 and MRR@10.
 
     python bench/retrieval.py [--data PATH] [--embedder e5] [--limit N] [--data-dir DIR]
-                              [--deltas N]
+                              [--deltas N] [--engine milvus [--milvus-uri URI]]
 
 `--data-dir` keeps the library (and its embeddings) for the next run, which then skips ingest.
 `--deltas N` also builds the same library as a base of half the paragraphs plus the other half
 written as N delta segments (live updates; vectors reused, not re-embedded) and prints its
 figures and the difference to the library built at once.
+`--engine milvus` also indexes the same stored passages (no re-embedding) in Milvus (embedded
+milvus-lite in a temporary file unless `--milvus-uri` names one) and prints its figures and the
+difference to the local index files.
 
 Skips cleanly (exit 0) when the data file is absent.
 """
@@ -28,6 +31,8 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# bench/http.py would shadow the standard library's `http`: keep this folder off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
@@ -101,6 +106,10 @@ def cmrc_arguments(doc: str | None) -> tuple[argparse.Namespace, dict, list] | N
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
     parser.add_argument("--data-dir", type=Path, help="keep the library here (reused if present)")
     parser.add_argument("--deltas", type=int, default=0, help="retrieval.py: compare with deltas")
+    parser.add_argument(
+        "--engine", choices=["local", "milvus"], default="local", help="retrieval.py: compare"
+    )
+    parser.add_argument("--milvus-uri", help="retrieval.py: Milvus to compare with")
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"skip: {args.data} not found (CMRC 2018 trial set); nothing measured")
@@ -155,6 +164,20 @@ def segmented_library(
             ingest_paths(library, [folder])
     built.embedder.embed_passages = embed
     print(f"segmented library: base + {len(library.manifest().deltas)} deltas")
+    return library
+
+
+def milvus_library(built: Library, uri: str) -> Library:
+    """The same database as `built`, its indexes in Milvus, built from the stored vectors."""
+    settings = built.settings.model_copy(
+        update={"engine": "milvus", "milvus_uri": uri, "milvus_prefix": "bench"}
+    )
+    library = Library(settings)
+    library.__dict__["embedder"] = built.embedder  # one model in memory
+    started = time.perf_counter()
+    manifest = library.build_indexes()
+    seconds = time.perf_counter() - started
+    print(f"milvus: {manifest.chunks} passages indexed in {seconds:.1f}s at {uri}")
     return library
 
 
@@ -221,13 +244,19 @@ def main() -> int:
                 results[f"half base + {args.deltas} deltas"] = evaluate_variants(
                     segmented, questions
                 )
+        if args.engine == "milvus":
+            with tempfile.TemporaryDirectory() as tmp:
+                uri = args.milvus_uri or str(Path(tmp) / "milvus.db")
+                results["milvus"] = evaluate_variants(milvus_library(library, uri), questions)
     print(f"\n{len(questions)} questions, embedder {args.embedder}")
     for title, table in results.items():
         print_table(title, table)
-    if args.deltas:
-        once, parts = results.values()
-        diff = {m: {k: parts[m][k] - once[m][k] for k in once[m]} for m in once}
-        print_table("difference (deltas - at once)", diff)
+    once = results["built at once"]
+    for title, other in list(results.items())[1:]:
+        diff = {m: {k: other[m][k] - once[m][k] for k in once[m]} for m in once}
+        print_table(f"difference ({title} - at once)", diff)
+        worst = max(abs(v) for m in diff for k, v in diff[m].items() if k != "seconds")
+        print(f"largest difference in a metric: {worst:.4f}")
     print(json.dumps(results))
     return 0
 

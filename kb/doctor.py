@@ -10,8 +10,9 @@ import numpy as np
 
 from kb import store
 from kb.errors import KBError
-from kb.indexfiles import drop_leftovers, leftovers, read_manifest
+from kb.indexfiles import Manifest, drop_leftovers, leftovers
 from kb.library import EMBEDDER_KEY, Library
+from kb.milvus_engine import MilvusEngine
 from kb.segments import IndexSet, drop_unlisted_deltas, load_index
 
 
@@ -72,7 +73,7 @@ def check(library: Library) -> list[Finding]:
 def _check_indexes(
     library: Library, chunk_ids: set[int], stored_embedder: str | None
 ) -> list[Finding]:
-    manifest = read_manifest(library.data_dir)
+    manifest = library.manifest()
     if manifest is None:
         level = "error" if chunk_ids else "ok"
         return [Finding(level, "index", "还没有索引" + ("，但库中已有分块" if chunk_ids else ""))]
@@ -82,6 +83,8 @@ def _check_indexes(
                 "error", "embedder", f"库中向量来自 {stored_embedder}，索引来自 {manifest.embedder}"
             )
         ]
+    if isinstance(library.index_engine, MilvusEngine):
+        return _check_milvus(library.index_engine, manifest, chunk_ids)
     try:
         index = load_index(library.data_dir, manifest.embedder)
     except (KBError, OSError, RuntimeError, ValueError, KeyError) as exc:
@@ -108,6 +111,33 @@ def _check_indexes(
             )
         )
     return findings
+
+
+def _check_milvus(engine: MilvusEngine, manifest: Manifest, chunk_ids: set[int]) -> list[Finding]:
+    """The current generation's passage collection holds exactly the database's chunks."""
+    status = engine.status()
+    if not status["ok"]:
+        return [Finding("error", "milvus", status["error"])]
+    try:
+        held = {int(i) for i in engine.held_ids()}
+    except KBError as exc:
+        return [Finding("error", "milvus", exc.message)]
+    if held != chunk_ids:
+        return [
+            Finding(
+                "error",
+                "milvus",
+                f"Milvus 集合与数据库不一致：缺 {len(chunk_ids - held)}，多 {len(held - chunk_ids)}",
+            )
+        ]
+    return [
+        Finding(
+            "ok",
+            "index",
+            f"Milvus 索引与数据库一致（{status['uri']}，{manifest.generation}，"
+            f"{len(manifest.deltas)} 次增量写入，{manifest.embedder}）",
+        )
+    ]
 
 
 def _check_segments(library: Library, index: IndexSet) -> list[Finding]:

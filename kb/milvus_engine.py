@@ -51,7 +51,8 @@ class MilvusConnection:
         self.uri, self.token, self.timeout = uri, token, timeout
         self._client: Any = None
         self._lock = threading.Lock()
-        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # we report failures ourselves
+        for name in ("pymilvus", "milvus_lite"):  # we report their failures ourselves
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
     @property
     def embedded(self) -> bool:
@@ -183,13 +184,7 @@ class MilvusEngine(IndexEngine):
             index.add_index("dense", index_type="FLAT", metric_type="IP")
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         index.add_index("doc_id", index_type="INVERTED")
-        self.connection.call(
-            "create_collection",
-            chunks,
-            schema=schema,
-            index_params=index,
-            consistency_level="Strong",
-        )
+        self._open_collection(chunks, schema, index)
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field("count", DataType.INT64)
@@ -197,13 +192,16 @@ class MilvusEngine(IndexEngine):
         schema.add_field("unit", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
         index = MilvusClient.prepare_index_params()
         index.add_index("unit", index_type="FLAT", metric_type="IP")
-        self.connection.call(
-            "create_collection",
-            terms,
-            schema=schema,
-            index_params=index,
-            consistency_level="Strong",
-        )
+        self._open_collection(terms, schema, index)
+
+    def _open_collection(self, name: str, schema: Any, index: Any) -> None:
+        """Create a collection with its indexes and load it. The indexes are not waited for
+        (pymilvus would poll every half second): a new collection is empty, and Milvus searches
+        rows not indexed yet by brute force."""
+        call = self.connection.call
+        call("create_collection", name, schema=schema, consistency_level="Strong")
+        call("create_index", name, index, sync=False)
+        call("load_collection", name)
 
     def _insert(self, collection: str, records: list[dict[str, Any]], *, upsert: bool) -> None:
         method = "upsert" if upsert else "insert"

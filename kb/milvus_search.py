@@ -59,45 +59,51 @@ class MilvusIndex:
     def search(
         self, field: str, query: Any, limit: int, expression: str, params: dict[str, Any]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, scores) of up to `limit` best matches, best first, paging past Milvus's topk;
-        passages this snapshot does not know (written since) are left out."""
-        call = self.engine.connection.call
+        """(rows, scores) of up to `limit` best matches, best first, past Milvus's topk when
+        asked; passages this snapshot does not know (written since) are left out."""
         search_params = {"metric_type": "IP", "params": params}
-        found = call(
+        ids, scores = self._page(field, query, min(limit, PAGE), expression, search_params)
+        if len(ids) == PAGE and limit > PAGE:
+            ids, scores = self._every(field, query, expression, search_params)
+            best = np.lexsort((ids, -scores))[:limit]
+            ids, scores = ids[best], scores[best]
+        return self._known(ids, scores)
+
+    def _page(
+        self, field: str, query: Any, limit: int, expression: str, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        found = self.engine.connection.call(
             "search",
             self.chunks,
             data=[query],
             anns_field=field,
-            limit=min(limit, PAGE),
-            filter=expression,
-            search_params=search_params,
-        )[0]
-        ids = [hit["id"] for hit in found]
-        scores = [hit["distance"] for hit in found]
-        if len(found) == PAGE and limit > PAGE:
-            ids, scores = self._all(field, query, limit, expression, search_params)
-        return self._known(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32))
-
-    def _all(
-        self, field: str, query: Any, limit: int, expression: str, params: dict[str, Any]
-    ) -> tuple[list[int], list[float]]:
-        iterator = self.engine.connection.call(
-            "search_iterator",
-            self.chunks,
-            data=[query],
-            anns_field=field,
-            batch_size=PAGE,
             limit=limit,
             filter=expression,
             search_params=params,
-        )
-        ids: list[int] = []
-        scores: list[float] = []
-        while batch := iterator.next():
-            ids += [hit["id"] for hit in batch]
-            scores += [hit["distance"] for hit in batch]
-        iterator.close()
+        )[0]
+        ids = np.fromiter((hit["id"] for hit in found), dtype=np.int64, count=len(found))
+        scores = np.fromiter((hit["distance"] for hit in found), dtype=np.float32, count=len(found))
         return ids, scores
+
+    def _every(
+        self, field: str, query: Any, expression: str, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every match: ranges of chunk ids searched apart, a range halved while its answer
+        fills a whole page (exact, unlike Milvus's iterators, which lose ties at page ends)."""
+        found_ids, found_scores = [], []
+        ranges = [(0, len(self.ids))]
+        while ranges:
+            low, high = ranges.pop()
+            within = f"id >= {self.ids[low]} and id <= {self.ids[high - 1]}"
+            where = f"({expression}) and {within}" if expression else within
+            ids, scores = self._page(field, query, PAGE, where, params)
+            if len(ids) == PAGE and high - low > 1:
+                middle = (low + high) // 2
+                ranges += [(low, middle), (middle, high)]
+            else:
+                found_ids.append(ids)
+                found_scores.append(scores)
+        return np.concatenate(found_ids), np.concatenate(found_scores)
 
     def _known(self, ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = np.searchsorted(self.ids, ids)

@@ -109,8 +109,10 @@ EVERY_BACKEND = pytest.mark.parametrize(
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A module's `BACKENDS` list runs each of its tests that uses a library on each backend."""
-    backends = getattr(metafunc.module, "BACKENDS", None)
+    """A module's `BACKENDS` list runs each of its tests that uses a library on each backend
+    (a test marked `backends(...)` runs on those only)."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    backends = marker.args if marker else getattr(metafunc.module, "BACKENDS", None)
     if backends and "backend" in metafunc.fixturenames:
         metafunc.parametrize("backend", backends, indirect=True)
 

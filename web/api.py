@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
@@ -86,11 +86,19 @@ class UploadResponse(BaseModel):
     index_seconds: float = Field(0.0, description="从嵌入完成到可检索的秒数")
 
 
+class EngineStatus(BaseModel):
+    engine: Literal["local", "milvus"]
+    ok: bool
+    uri: str | None = Field(None, description="Milvus 地址（不含凭据）")
+    error: str | None = None
+
+
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "empty", "unavailable"]
     documents: int
     index: bool
     embedder: str
+    engine: EngineStatus
 
 
 class Deleted(BaseModel):
@@ -250,16 +258,21 @@ def compact(library: LibraryDep, admin: AdminDep) -> Compacted:
 
 
 @router.get("/health", response_model=Health, summary="健康检查")
-def health(library: LibraryDep, request: Request) -> Health:
-    """Answers without a key (for monitors); counts only what the caller, if any, may see."""
+def health(library: LibraryDep, request: Request, response: Response) -> Health:
+    """Answers without a key (for monitors); counts only what the caller, if any, may see.
+    503 when the index engine does not answer (the body says why)."""
     viewer = maybe_principal(request)
     visible = catalog.visible_documents(library, viewer=viewer) if viewer else []
     index = library.manifest() is not None
+    engine = EngineStatus(**library.index_engine.status())
+    if not engine.ok:
+        response.status_code = 503
     return Health(
-        status="ok" if index else "empty",
+        status="unavailable" if not engine.ok else "ok" if index else "empty",
         documents=len(visible),
         index=index,
         embedder=library.settings.embedder,
+        engine=engine,
     )
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from ingest.pipeline import ingest_paths
 from kb.access import LOCAL
-from kb.config import Settings
 from kb.errors import IndexMismatchError, IndexMissingError, InvalidQueryError, NotFoundError
 from kb.indexfiles import FORMAT_VERSION, MANIFEST
 from kb.library import Library
@@ -111,7 +110,7 @@ def test_bad_queries_are_refused_clearly(service, query, k, mode, message):
 
 
 def test_index_of_another_embedder_is_refused_with_rebuild_hint(ingested, settings):
-    other = Library(Settings(data_dir=settings.data_dir, embedder="hash:64"))
+    other = Library(settings.model_copy(update={"embedder": "hash:64"}))
     with pytest.raises(IndexMismatchError, match="kb rebuild"):
         SearchService(other).search("项目", viewer=LOCAL)
     manifest = other.rebuild()
@@ -119,6 +118,7 @@ def test_index_of_another_embedder_is_refused_with_rebuild_hint(ingested, settin
     assert SearchService(other).search("供应链", viewer=LOCAL).hits[0].doc_id == "CASE-T-001"
 
 
+@pytest.mark.backends("sqlite")  # the index files of the local engine
 def test_manifest_names_files_and_counts(ingested):
     manifest = json.loads((ingested.data_dir / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["format_version"] == FORMAT_VERSION and manifest["embedder"] == "hash:256"

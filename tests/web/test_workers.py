@@ -1,10 +1,13 @@
 """Several `kb serve` processes (one of them with two uvicorn workers) share one library in
-PostgreSQL and one data directory: a change made through one is seen through the others."""
+PostgreSQL and one data directory, with the indexes in files or in a Milvus server: a change
+made through one is seen through the others."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from kb.indexfiles import MANIFEST
 from tests.conftest import DATA
 from tests.web.conftest import running_server
 
@@ -21,9 +24,14 @@ def _ids(client: httpx.Client, query: str) -> set[str]:
     return {hit["doc_id"] for hit in response.json()["hits"]}
 
 
-def test_servers_and_workers_share_a_postgresql_library(tmp_path, postgres):
+@pytest.mark.parametrize("engine", ["local", "milvus"])
+def test_servers_and_workers_share_a_postgresql_library(tmp_path, postgres, request, engine):
     data_dir = tmp_path / "index"
     env = {"KB_DATABASE_URL": postgres.new_database()}
+    if engine == "milvus":
+        milvus = request.getfixturevalue("milvus")
+        env |= {"KB_ENGINE": "milvus", "KB_MILVUS_URI": milvus.uri}
+        env["KB_MILVUS_PREFIX"] = milvus.new_prefix()
     with (
         running_server(data_dir, DATA / "library", "--workers", "2", env=env) as first,
         running_server(data_dir, DATA / "library", env=env) as second,
@@ -34,6 +42,8 @@ def test_servers_and_workers_share_a_postgresql_library(tmp_path, postgres):
             httpx.Client(base_url=second, timeout=60, headers=auth) as two,
         ):
             assert two.get("/api/stats").json()["documents"] == 4
+            assert one.get("/api/health").json()["engine"]["engine"] == engine
+            assert (data_dir / MANIFEST).exists() == (engine == "local")  # else all in Milvus
             uploaded = one.post(
                 "/api/documents", files=[("files", ("wind.md", NEW_CASE, "text/markdown"))]
             )

@@ -16,13 +16,20 @@ For each size, in a fresh child process (so its peak RSS is its own):
 And once, on a small sample with the real default embedder (e5): ingest time next to the bare
 embedder's time on the same passages, i.e. the pipeline's overhead; and e5 query-embedding time.
 
+With `--engine milvus`, every size is measured twice in the same run: on the local index files and
+with the indexes in Milvus (a `milvus-lite server` process per size, the same client API as a
+cluster), whose peak RSS is reported apart from the search process's; a table sets them side by
+side.
+
     python bench/scale.py [--chunks 10000 100000] [--e5-docs 40] [--queries 200]
+                          [--engine local|milvus]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -47,6 +54,7 @@ from kb.config import Settings  # noqa: E402
 from kb.library import Library, passage_for_index  # noqa: E402
 from kb.search import SearchService  # noqa: E402
 from kb.vectors import VectorIndex  # noqa: E402
+from tests.milvus import TemporaryMilvus  # noqa: E402
 
 
 def timed_embedder(library: Library) -> dict[str, float]:
@@ -113,13 +121,20 @@ def in_process(service: SearchService, queries: list[str]) -> dict:
     return {name: latency(run, queries) for name, run in cases.items()}
 
 
+def stored_vectors(library: Library) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk ids and vectors as the database holds them (the source of every index)."""
+    with library.session() as session:
+        chunks = list(store.chunk_texts(session, batch=10**9))
+    ids = np.asarray([c.id for c in chunks], dtype=np.int64)
+    return ids, np.stack([np.frombuffer(c.embedding, dtype=np.float32) for c in chunks])
+
+
 def recall(service: SearchService, queries: list[str]) -> dict:
     """recall@10 of the index in use (and of int8 storage) against an exact scan."""
     snap = service.snapshot()
     if not snap.vectors.approximate:
         return {"index": "exact"}
-    matrix = np.asarray(np.load(next(service.library.data_dir.glob("gen-*/vectors/matrix.npy"))))
-    ids = snap.vectors.ids()
+    ids, matrix = stored_vectors(service.library)
     exact = VectorIndex.build(ids, matrix, graph_from=10**12)
     vectors = [service.library.embedder.embed_query(q) for q in queries]
     mask = service.allowed_rows(snap, [], principal_for("r", "reader"))
@@ -153,6 +168,12 @@ def recall(service: SearchService, queries: list[str]) -> dict:
     }
 
 
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    peak = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+    return round(int(peak.split()[1]) / 1024, 1)
+
+
 def over_http(data_dir: Path, queries: list[str]) -> dict:
     log_path = data_dir.parent / "server.log"
     with log_path.open("w") as log:
@@ -161,9 +182,7 @@ def over_http(data_dir: Path, queries: list[str]) -> dict:
             bench_http.wait_for_health(process, base, log_path)
             with httpx.Client(base_url=base, trust_env=False, timeout=60) as client:
                 result = latency(lambda q: client.get("/api/search", params={"q": q}), queries)
-            status = Path(f"/proc/{process.pid}/status").read_text()
-            peak = next(line for line in status.splitlines() if line.startswith("VmHWM"))
-            result["server_peak_rss_mb"] = round(int(peak.split()[1]) / 1024, 1)
+            result["server_peak_rss_mb"] = peak_rss_mb(process.pid)
         finally:
             bench_http.stop_server(process)
     return result
@@ -230,26 +249,68 @@ def e5_overhead(docs: int) -> dict:
     }
 
 
+def measure(chunks: int, queries: int, engine: str) -> dict:
+    """One size in a child process, on the local index files or with a Milvus server of its own
+    (whose peak RSS and disk are added to the child's figures)."""
+    command = [sys.executable, __file__, "--one", str(chunks), "--queries", str(queries)]
+    if engine == "local":
+        return {"engine": engine, **run_child(command, {"KB_ENGINE": "local"})}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = TemporaryMilvus(Path(tmp) / "milvus").start()
+        try:
+            env = {"KB_ENGINE": "milvus", "KB_MILVUS_URI": server.uri, "KB_MILVUS_PREFIX": "scale"}
+            result = {"engine": engine, **run_child(command, env)}
+            result["milvus_peak_rss_mb"] = peak_rss_mb(server.pid)
+            result["milvus_disk_mb"] = disk_mb(server.folder)
+        finally:
+            server.stop()
+    return result
+
+
+def run_child(command: list[str], env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, env={**os.environ, **env}
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-5000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_side_by_side(results: list[dict]) -> None:
+    header = ["chunks", "engine", "ingest s", "hybrid p50/p99 ms", "filtered p50 ms"]
+    header += ["search process MB", "kb serve MB", "Milvus MB", "HTTP p50 ms"]
+    print("\n" + " | ".join(header))
+    for r in results:
+        hybrid, filtered = r["query_ms"]["hybrid"], r["query_ms"]["hybrid_filtered"]
+        cells = [r["chunks"], r["engine"], r["ingest_s"], f"{hybrid['p50']} / {hybrid['p99']}"]
+        cells += [filtered["p50"], r["peak_rss_mb"], r["http_query_ms"]["server_peak_rss_mb"]]
+        cells += [r.get("milvus_peak_rss_mb", "-"), r["http_query_ms"]["p50"]]
+        print(" | ".join(str(c) for c in cells))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--e5-docs", type=int, default=40, help="0 skips the e5 sample")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--engine", choices=["local", "milvus"], default="local")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps(one_size(args.one, args.queries, Path(tmp))))
         return 0
+    engines = ["local", "milvus"] if args.engine == "milvus" else ["local"]
     results = []
     for chunks in args.chunks:
-        command = [sys.executable, __file__, "--one", str(chunks), "--queries", str(args.queries)]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr[-5000:])
-            return 1
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+        for engine in engines:
+            try:
+                results.append(measure(chunks, args.queries, engine))
+            except RuntimeError as error:
+                sys.stderr.write(str(error))
+                return 1
+            print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+    print_side_by_side(results)
     if args.e5_docs:
         print(json.dumps({"e5_sample": e5_overhead(args.e5_docs)}, ensure_ascii=False), flush=True)
     return 0

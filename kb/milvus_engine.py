@@ -29,9 +29,14 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_KEY = "milvus_manifest"
 INSERT_BATCH = 500
+SEAL_ROWS = 2000  # rows written since the last seal after which a write seals (flushes) them
 STATS_ID = -1  # the row of the term collection holding the row count and total length
 DOC_ID_BYTES = 1024
 INSTALL = "pip install -e '.[milvus]'"
+# No keepalive pings on an idle connection: a server that allows few (milvus-lite's gRPC defaults)
+# answers them with GOAWAY, and a request made at that moment fails.
+GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False}
+CONNECT_ATTEMPTS = 2  # a connection closed by the server just as it is reused is retried once
 
 
 def shown_uri(uri: str) -> str:
@@ -77,19 +82,28 @@ class MilvusConnection:
             raise EngineUnavailableError(
                 f"Milvus 引擎需要 pymilvus 与 milvus-lite：{INSTALL}"
             ) from None
-        try:
-            return MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout)
-        except Exception as exc:  # pymilvus raises several kinds; all mean the same here
-            if self.embedded:
-                raise EngineUnavailableError(
-                    f"无法打开嵌入式 Milvus Lite 数据 {self.uri}（{self._reason(exc)}）：它只允许一个"
-                    "进程使用；多个进程共用时请运行 milvus-lite server --data-dir <目录>，"
-                    "并设 KB_MILVUS_URI=http://127.0.0.1:19530"
-                ) from None
-            raise EngineUnavailableError(
-                f"无法连接 Milvus {shown_uri(self.uri)}（{self._reason(exc)}）："
-                "请确认服务已启动、地址与 KB_MILVUS_TOKEN 正确"
-            ) from None
+        failure: Exception | None = None
+        for _ in range(1 if self.embedded else CONNECT_ATTEMPTS):
+            try:
+                return MilvusClient(
+                    uri=self.uri, token=self.token, timeout=self.timeout, grpc_options=GRPC_OPTIONS
+                )
+            except Exception as exc:  # pymilvus raises several kinds; all mean the same here
+                failure = exc
+        raise self._unavailable(failure) from None
+
+    def _unavailable(self, exc: Exception | None) -> EngineUnavailableError:
+        reason = self._reason(exc) if exc else "?"
+        if self.embedded:
+            return EngineUnavailableError(
+                f"无法打开嵌入式 Milvus Lite 数据 {self.uri}（{reason}）：它只允许一个"
+                "进程使用；多个进程共用时请运行 milvus-lite server --data-dir <目录>，"
+                "并设 KB_MILVUS_URI=http://127.0.0.1:19530"
+            )
+        return EngineUnavailableError(
+            f"无法连接 Milvus {shown_uri(self.uri)}（{reason}）："
+            "请确认服务已启动、地址与 KB_MILVUS_TOKEN 正确"
+        )
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         client = self.client()
@@ -250,6 +264,7 @@ class MilvusEngine(IndexEngine):
         counts = stats.count([_tokens(row) for row in rows])
         self._write_rows(chunks, rows, counts, stats)
         self._insert(terms, stats.records(sorted(stats.df)), upsert=False)
+        self._seal(generation)
         previous = self.manifest()
         manifest.generation = generation
         manifest.deltas, manifest.delta_chunks, manifest.merged_from = [], 0, None
@@ -257,6 +272,13 @@ class MilvusEngine(IndexEngine):
         saved = self._save(manifest)
         self._drop_generations(keep={generation, previous.generation if previous else ""})
         return saved
+
+    def _seal(self, generation: str) -> None:
+        """Flush a generation's new rows into sealed segments, which searches use through the
+        built indexes (rows not yet sealed are scanned on every search). Done after a build
+        and every SEAL_ROWS written rows, far below a cluster's flush rate limit."""
+        for name in self.names(generation):
+            self.connection.call("flush", name)
 
     def _drop_generations(self, keep: set[str]) -> None:
         """Collections of generations other than the current and the previous one (readers
@@ -279,6 +301,8 @@ class MilvusEngine(IndexEngine):
             self._write_rows(chunks, rows, counts, stats)
             self._insert(terms, stats.records(touched), upsert=True)
         manifest.deltas = [*manifest.deltas, f"write-{len(manifest.deltas) + 1:06d}"]
+        if (manifest.delta_chunks + len(rows)) // SEAL_ROWS > manifest.delta_chunks // SEAL_ROWS:
+            self._seal(manifest.generation)
         manifest.delta_chunks += len(rows)
         if rows:
             manifest.max_chunk_id = int(rows[-1][0])

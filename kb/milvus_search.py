@@ -80,6 +80,7 @@ class MilvusIndex:
             limit=limit,
             filter=expression,
             search_params=params,
+            output_fields=["id"],  # milvus-lite returns every field unless told
         )[0]
         ids = np.fromiter((hit["id"] for hit in found), dtype=np.int64, count=len(found))
         scores = np.fromiter((hit["distance"] for hit in found), dtype=np.float32, count=len(found))
@@ -164,6 +165,13 @@ class MilvusVectors:
 
     def ids(self) -> np.ndarray:
         return self.index.ids
+
+    @property
+    def approximate(self) -> bool:
+        """Whether Milvus searches the vectors through an HNSW graph."""
+        index = self.index
+        described = index.engine.connection.call("describe_index", index.chunks, "dense")
+        return described.get("index_type") == "HNSW"
 
     def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.index.ids, chunk_ids)

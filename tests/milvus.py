@@ -48,6 +48,11 @@ class TemporaryMilvus:
                     ) from None
                 time.sleep(0.2)
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "start() the server first"
+        return self._process.pid
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()

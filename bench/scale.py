@@ -19,10 +19,11 @@ embedder's time on the same passages, i.e. the pipeline's overhead; and e5 query
 With `--engine milvus`, every size is measured twice in the same run: on the local index files and
 with the indexes in Milvus (a `milvus-lite server` process per size, the same client API as a
 cluster), whose peak RSS is reported apart from the search process's; a table sets them side by
-side.
+side. Milvus Lite is a pure-Python engine that turns every returned row into a record, so its
+queries take long: --milvus-queries (default 50) of the same queries are timed there.
 
     python bench/scale.py [--chunks 10000 100000] [--e5-docs 40] [--queries 200]
-                          [--engine local|milvus]
+                          [--engine local|milvus] [--milvus-queries 50]
 """
 
 from __future__ import annotations
@@ -205,6 +206,7 @@ def one_size(chunks: int, queries: int, workdir: Path) -> dict:
     result = {
         "chunks": manifest.chunks,
         "documents": manifest.documents,
+        "queries": queries,
         "generate_s": round(generated, 1),
         "ingest_s": round(ingest, 1),
         "ingest_chunks_per_s": round(manifest.chunks / ingest, 1),
@@ -277,12 +279,13 @@ def run_child(command: list[str], env: dict[str, str]) -> dict:
 
 
 def print_side_by_side(results: list[dict]) -> None:
-    header = ["chunks", "engine", "ingest s", "hybrid p50/p99 ms", "filtered p50 ms"]
+    header = ["chunks", "engine", "queries", "ingest s", "hybrid p50/p99 ms", "filtered p50 ms"]
     header += ["search process MB", "kb serve MB", "Milvus MB", "HTTP p50 ms"]
     print("\n" + " | ".join(header))
     for r in results:
         hybrid, filtered = r["query_ms"]["hybrid"], r["query_ms"]["hybrid_filtered"]
-        cells = [r["chunks"], r["engine"], r["ingest_s"], f"{hybrid['p50']} / {hybrid['p99']}"]
+        cells = [r["chunks"], r["engine"], r["queries"], r["ingest_s"]]
+        cells += [f"{hybrid['p50']} / {hybrid['p99']}"]
         cells += [filtered["p50"], r["peak_rss_mb"], r["http_query_ms"]["server_peak_rss_mb"]]
         cells += [r.get("milvus_peak_rss_mb", "-"), r["http_query_ms"]["p50"]]
         print(" | ".join(str(c) for c in cells))
@@ -294,6 +297,7 @@ def main() -> int:
     parser.add_argument("--e5-docs", type=int, default=40, help="0 skips the e5 sample")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--engine", choices=["local", "milvus"], default="local")
+    parser.add_argument("--milvus-queries", type=int, default=50)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -305,7 +309,8 @@ def main() -> int:
     for chunks in args.chunks:
         for engine in engines:
             try:
-                results.append(measure(chunks, args.queries, engine))
+                queries = args.milvus_queries if engine == "milvus" else args.queries
+                results.append(measure(chunks, queries, engine))
             except RuntimeError as error:
                 sys.stderr.write(str(error))
                 return 1

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -126,14 +126,13 @@ class TermStats:
     def mean_length(self) -> float:
         return self.total_length / self.rows if self.rows else 1.0
 
-    def count(self, token_lists: Sequence[list[str]]) -> list[Counter[int]]:
-        """Add rows to the statistics; each row's term frequencies by term id."""
-        counts = [Counter(term_id(t) for t in tokens) for tokens in token_lists]
-        for row_counts, tokens in zip(counts, token_lists, strict=True):
-            self.df.update(row_counts.keys())
+    def add_rows(self, token_lists: Iterable[list[str]]) -> None:
+        """Add rows to the statistics (their term frequencies are not kept: a large build
+        counts them again a batch at a time as it writes)."""
+        for tokens in token_lists:
+            self.df.update(_term_counts(tokens).keys())
             self.total_length += len(tokens)
-        self.rows += len(token_lists)
-        return counts
+            self.rows += 1
 
     def records(self, terms: Sequence[int]) -> list[dict[str, Any]]:
         stats = {"id": STATS_ID, "count": self.rows, "length": self.total_length, "unit": [1, 0]}
@@ -222,17 +221,18 @@ class MilvusEngine(IndexEngine):
         for start in range(0, len(records), INSERT_BATCH):
             self.connection.call(method, collection, records[start : start + INSERT_BATCH])
 
-    def _passages(
-        self, rows: Sequence[IndexRow], counts: list[Counter[int]], stats: TermStats
-    ) -> Iterator[list[dict[str, Any]]]:
+    def _passages(self, rows: Sequence[IndexRow], stats: TermStats) -> Iterator[list[dict]]:
         """Insert records of rows, a batch at a time: vector and BM25 weights."""
         matrix = embeddings(rows, self.library.embedder.dim)
         mean = stats.mean_length
         for start in range(0, len(rows), INSERT_BATCH):
             batch = []
             for at in range(start, min(start + INSERT_BATCH, len(rows))):
-                length = sum(counts[at].values())
-                weights = {t: float(term_weight(tf, length, mean)) for t, tf in counts[at].items()}
+                tokens = _tokens(rows[at])
+                weights = {
+                    t: float(term_weight(tf, len(tokens), mean))
+                    for t, tf in _term_counts(tokens).items()
+                }
                 batch.append(
                     {
                         "id": rows[at][0],
@@ -243,15 +243,9 @@ class MilvusEngine(IndexEngine):
                 )
             yield batch
 
-    def _write_rows(
-        self,
-        collection: str,
-        rows: Sequence[IndexRow],
-        counts: list[Counter[int]],
-        stats: TermStats,
-    ) -> None:
+    def _write_rows(self, collection: str, rows: Sequence[IndexRow], stats: TermStats) -> None:
         with self.library.reporter.task("写入 Milvus", len(rows)) as advance:
-            for batch in self._passages(rows, counts, stats):
+            for batch in self._passages(rows, stats):
                 self.connection.call("insert", collection, batch)
                 advance(len(batch))
 
@@ -261,8 +255,8 @@ class MilvusEngine(IndexEngine):
         self._create(generation, self.library.embedder.dim, graph)
         chunks, terms = self.names(generation)
         stats = TermStats()
-        counts = stats.count([_tokens(row) for row in rows])
-        self._write_rows(chunks, rows, counts, stats)
+        stats.add_rows(_tokens(row) for row in rows)
+        self._write_rows(chunks, rows, stats)
         self._insert(terms, stats.records(sorted(stats.df)), upsert=False)
         self._seal(generation)
         previous = self.manifest()
@@ -297,8 +291,8 @@ class MilvusEngine(IndexEngine):
             token_lists = [_tokens(row) for row in rows]
             touched = sorted({term_id(t) for tokens in token_lists for t in tokens})
             stats = self.stats(manifest.generation, touched)
-            counts = stats.count(token_lists)
-            self._write_rows(chunks, rows, counts, stats)
+            stats.add_rows(token_lists)
+            self._write_rows(chunks, rows, stats)
             self._insert(terms, stats.records(touched), upsert=True)
         manifest.deltas = [*manifest.deltas, f"write-{len(manifest.deltas) + 1:06d}"]
         if (manifest.delta_chunks + len(rows)) // SEAL_ROWS > manifest.delta_chunks // SEAL_ROWS:
@@ -371,3 +365,7 @@ class MilvusEngine(IndexEngine):
 
 def _tokens(row: IndexRow) -> list[str]:
     return [t for t in row[2].split(" ") if t]
+
+
+def _term_counts(tokens: list[str]) -> Counter[int]:
+    return Counter(term_id(t) for t in tokens)

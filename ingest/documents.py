@@ -95,14 +95,26 @@ def build_document(
     )
 
 
-def read_file(*, path: Path, data: bytes) -> tuple[str, ReadResult]:
-    """(format, reader result) of a file; DocumentError when it holds nothing usable."""
+def _read(path: Path, data: bytes) -> tuple[str, ReadResult]:
     fmt, reader = reader_for(path)
     if not data.strip():
         raise DocumentError(f"{path.name}：文件为空")
     read = reader(data, path.name)
     if not read.blocks:
         raise NoTextError("；".join(read.warnings) or f"{path.name}：没有可导入的文字内容")
+    return fmt, read
+
+
+def text_of_file(*, name: str, data: bytes) -> str:
+    """The text of a file as ingest reads it (headings on lines of their own), for a text used
+    without being stored (a case brief); DocumentError when it holds nothing usable."""
+    _, read = _read(Path(name), data)
+    return layout_blocks(read.blocks).text
+
+
+def read_file(*, path: Path, data: bytes) -> tuple[str, ReadResult]:
+    """(format, reader result) of a file; DocumentError when it holds nothing usable."""
+    fmt, read = _read(path, data)
     sidecar_meta = read_sidecar(path)
     read.meta = _clean_meta({**read.meta, **sidecar_meta})
     return fmt, read

@@ -183,3 +183,12 @@ def chunk_layout(layout: Layout, max_chars: int = 400) -> list[Chunk]:
         current.extend(sentence_spans(layout.text, span.start, span.end, max_chars))
     flush()
     return chunks
+
+
+def chunk_text(text: str, max_chars: int = 400) -> list[Chunk]:
+    """A typed or pasted text (not stored) cut as a plain-text document would be; a text that
+    is only a heading is one chunk; nothing for a text that cleaning leaves blank."""
+    layout = layout_blocks([Block("text", text, plain=True)])
+    if not layout.text.strip():
+        return []
+    return chunk_layout(layout, max_chars) or [Chunk(0, [], 0, len(layout.text), layout.text)]

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from kb import store
-from kb.chunking import Block, chunk_layout, layout_blocks
+from kb.chunking import chunk_text
 from kb.errors import InvalidQueryError
 from kb.library import Library, passage_for_index
 from kb.search import document_metadata
@@ -38,6 +38,7 @@ ZERO_SHOT_TEMPERATURE = 0.02
 DEFAULT_C = 5.0
 C_GRID = (1.0, 2.0, 5.0, 10.0, 20.0)
 FREE_TEXT_FIELDS = {"title", "client", "date", "id"}
+SEEN_MODELS = 64  # models fitted for viewers who see part of the labelled documents, kept
 
 
 @dataclass
@@ -137,13 +138,11 @@ def text_vectors(library: Library, texts: list[str]) -> np.ndarray:
     passages: list[str] = []
     owners: list[int] = []
     for i, text in enumerate(texts):
-        layout = layout_blocks([Block("text", text, plain=True)])
-        if not layout.text.strip():
+        chunks = chunk_text(text, library.settings.chunk_chars)
+        if not chunks:
             raise InvalidQueryError(f"第 {i + 1} 段要分类的文本为空")
-        chunks = chunk_layout(layout, library.settings.chunk_chars)
-        pieces = [passage_for_index("", " > ".join(c.heading_path), c.text) for c in chunks]
-        for passage in pieces or [layout.text]:  # a heading alone is still something to classify
-            passages.append(passage)
+        for chunk in chunks:
+            passages.append(passage_for_index("", " > ".join(chunk.heading_path), chunk.text))
             owners.append(i)
     embedded = library.embed_passages(passages)
     sums = np.zeros((len(texts), embedded.shape[1]), dtype=np.float32)
@@ -170,6 +169,12 @@ class LinearModel:
         strength = _choose_strength(vectors, np.asarray(labels))
         model = _logistic(strength).fit(vectors, labels)
         temperature = _fit_temperature(vectors, np.asarray(labels), strength)
+        return cls([str(c) for c in model.classes_], model.coef_, model.intercept_, temperature)
+
+    @classmethod
+    def fit_fixed(cls, vectors: np.ndarray, labels: list[str], temperature: float) -> LinearModel:
+        """One fit at the default strength with a given temperature."""
+        model = _logistic().fit(vectors, labels)
         return cls([str(c) for c in model.classes_], model.coef_, model.intercept_, temperature)
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
@@ -231,6 +236,13 @@ def _model_paths(library: Library, field_name: str) -> tuple[Path, Path]:
     return folder / f"{stem}.json", folder / f"{stem}.npz"
 
 
+def saved_fields(library: Library) -> list[str]:
+    """The fields a model has been saved for."""
+    folder = library.data_dir / MODEL_DIR
+    described = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return [json.loads(p.read_text(encoding="utf-8"))["field"] for p in described]
+
+
 def save_model(library: Library, field_name: str, meta: dict, model: LinearModel | None) -> None:
     """Write the model's arrays and its description (no pickle), description last."""
     meta_path, array_path = _model_paths(library, field_name)
@@ -268,6 +280,7 @@ class Classifier:
         self._models: dict[str, tuple[dict, LinearModel | None]] = {}
         self._vectors: dict[str, np.ndarray] | None = None
         self._generation: str | None = None
+        self._seen_models: dict[tuple[str, str], tuple[str, LinearModel | None]] = {}
 
     def _follow_library(self) -> None:
         """Drop the caches once any process has changed the library: every change builds a new
@@ -330,10 +343,7 @@ class Classifier:
         self, field_name: str, examples: Examples, fingerprint: str
     ) -> tuple[dict, LinearModel | None]:
         counts = Counter(examples.labels)
-        method = "zero-shot" if not counts else "knn"
-        model = None
-        if len(examples.labels) >= MIN_FOR_MODEL and len(counts) >= 2:
-            method, model = "model", LinearModel.fit(examples.vectors, examples.labels)
+        method, model = self._fit(examples.labels, examples.vectors)
         meta = {
             "format_version": FORMAT_VERSION,
             "field": field_name,
@@ -370,9 +380,66 @@ class Classifier:
         `stale_ok`, from the model at hand instead of one retrained for the current labels."""
         meta, model = self.at_hand(field_name) if stale_ok else self.trained(field_name)
         examples = self.examples(field_name)
-        if meta["method"] == "model" and model is not None:
+        return self._predict(field_name, meta["method"], model, examples, vectors, is_visible)
+
+    def predict_seen(
+        self, field_name: str, vectors: np.ndarray, *, is_visible: Callable[[str], bool]
+    ) -> list[Prediction]:
+        """Predictions that no document hidden from the viewer shapes: the field's model (as
+        trained, or at hand) when the viewer sees every labelled document, else one fitted on
+        the labelled documents it sees (kept per such set)."""
+        examples = self.examples(field_name)
+        seen = [i for i, d in enumerate(examples.doc_ids) if is_visible(d)]
+        if len(seen) == len(examples.doc_ids):
+            saved = load_model(self.library, field_name) is not None
+            return self.predict_vectors(field_name, vectors, is_visible=is_visible, stale_ok=saved)
+        subset = Examples(
+            [examples.doc_ids[i] for i in seen],
+            [examples.titles[i] for i in seen],
+            [examples.labels[i] for i in seen],
+            examples.vectors[seen],
+        )
+        key = (field_name, subset.fingerprint(self.library.embedder.id))
+        if len(self._seen_models) >= SEEN_MODELS:
+            self._seen_models.clear()
+        if key not in self._seen_models:
+            self._seen_models[key] = self._fit_like(field_name, subset)
+        method, model = self._seen_models[key]
+        return self._predict(field_name, method, model, subset, vectors, is_visible)
+
+    def _fit_like(self, field_name: str, subset: Examples) -> tuple[str, LinearModel | None]:
+        """A model of part of the labelled documents, fitted once with the field's own model's
+        temperature and the default strength (no cross-validation: a viewer waits for it)."""
+        method, _ = self._fit(subset.labels, subset.vectors, quick=True)
+        if method != "model":
+            return method, None
+        saved = load_model(self.library, field_name)
+        full = saved[1] if saved else None
+        temperature = full.temperature if full is not None else 1.0
+        return method, LinearModel.fit_fixed(subset.vectors, subset.labels, temperature)
+
+    @staticmethod
+    def _fit(
+        labels: list[str], vectors: np.ndarray, *, quick: bool = False
+    ) -> tuple[str, LinearModel | None]:
+        """The method the labelled set allows, and its model (with `quick`, none is fitted)."""
+        counts = Counter(labels)
+        if len(labels) >= MIN_FOR_MODEL and len(counts) >= 2:
+            return "model", None if quick else LinearModel.fit(vectors, labels)
+        return ("knn" if counts else "zero-shot"), None
+
+    def _predict(
+        self,
+        field_name: str,
+        method: str,
+        model: LinearModel | None,
+        examples: Examples,
+        vectors: np.ndarray,
+        is_visible: Callable[[str], bool] | None,
+    ) -> list[Prediction]:
+        if method == "model" and model is not None:
             probabilities, classes = model.probabilities(vectors), model.classes
-        elif meta["method"] == "knn":
+        elif method == "knn":
             probabilities, classes = self._knn(examples, vectors)
         else:
             probabilities, classes = self._zero_shot(field_name, vectors)
@@ -381,7 +448,7 @@ class Classifier:
                 field_name, examples, classes, probabilities, is_visible
             )
         predictions = [
-            self._prediction(field_name, meta["method"], classes, p, v, examples)
+            self._prediction(field_name, method, classes, p, v, examples)
             for p, v in zip(probabilities, vectors, strict=True)
         ]
         if is_visible is None:

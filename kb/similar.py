@@ -34,13 +34,22 @@ EXCERPT_CHARS = 120
 
 
 @dataclass
-class _Context:
-    """What one `similar_documents` call computes once about the source document."""
+class Source:
+    """What similar documents are sought for: a stored document, or a text not in the library
+    (a case brief), with its passages, their vectors and the labels it is compared by."""
 
-    doc_id: str
     chunks: list[Chunk]
-    vectors: np.ndarray
-    codes: np.ndarray  # per index row: document code of another visible document, else -1
+    vectors: np.ndarray | None
+    meta: dict[str, Any]
+    doc_id: str | None = None  # a stored document is never similar to itself
+
+
+@dataclass
+class _Context:
+    """What one `similar_documents` call computes once about the source."""
+
+    source: Source
+    codes: np.ndarray  # per index row: document code of another candidate document, else -1
     names: list[str]  # document id by code
     key_terms: dict[str, float]  # key term -> weight (frequency here x rarity in the library)
     term_docs: dict[str, set[str]]  # key term -> visible documents containing it
@@ -67,22 +76,37 @@ def shared_labels(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return shared
 
 
-def _context(service: SearchService, doc_id: str, viewer: Principal) -> _Context:
+def stored_source(service: SearchService, doc_id: str) -> Source:
+    """A stored document as the source: its indexed passages and their vectors."""
     snap = service.snapshot()
     with service.library.session() as session:
         chunks = list(store.chunks_of_document(session, doc_id=doc_id))
     chunks = [c for c in chunks if c.id in snap.chunk_doc]
     vectors = np.stack([snap.vectors.vector(c.id) for c in chunks]) if chunks else None
+    return Source(chunks, vectors, snap.meta[doc_id], doc_id)
+
+
+def _context(
+    service: SearchService,
+    source: Source,
+    viewer: Principal,
+    candidates: np.ndarray | None = None,
+) -> _Context:
+    """`candidates`, over document codes, narrows the documents that may be returned."""
+    snap = service.snapshot()
     codes = snap.row_code.copy()
     allowed = service.allowed_rows(snap, [], viewer)
     if allowed is not None:
         codes[~allowed] = -1
     names = list(snap.doc_codes)
     visible = len(np.unique(codes[codes >= 0])) or 1
-    codes[codes == snap.doc_codes[doc_id]] = -1
+    if source.doc_id is not None:
+        codes[codes == snap.doc_codes[source.doc_id]] = -1
+    if candidates is not None:
+        codes[(codes >= 0) & ~candidates[np.maximum(codes, 0)]] = -1
     counts = Counter(
         word
-        for chunk in chunks
+        for chunk in source.chunks
         for word in service.library.text.words(normalize_for_index(chunk.text))
         if len(word) > 1
     )
@@ -95,35 +119,31 @@ def _context(service: SearchService, doc_id: str, viewer: Principal) -> _Context
             term_docs[word] = docs
     kept = sorted(key_terms, key=lambda w: -key_terms[w])[:KEY_TERMS]
     return _Context(
-        doc_id,
-        chunks,
-        vectors,
+        source,
         codes,
         names,
         {w: key_terms[w] for w in kept},
         {w: term_docs[w] for w in kept},
-        _tag_weights(snap.meta, doc_id, {names[c] for c in np.unique(codes[codes >= 0])}),
+        _tag_weights(snap.meta, source.meta, {names[c] for c in np.unique(codes[codes >= 0])}),
     )
 
 
 def _tag_weights(
-    meta: dict[str, dict[str, Any]], doc_id: str, others: set[str]
+    meta: dict[str, dict[str, Any]], own: dict[str, Any], others: set[str]
 ) -> dict[str, float]:
-    """Each tag of the document, weighted by how few of the other documents carry it."""
+    """Each tag of the source, weighted by how few of the other documents carry it."""
     carried = Counter(tag for other in others for tag in _norm_tags(meta[other]))
-    return {
-        tag: math.log((len(others) + 1) / (carried[tag] + 1)) for tag in _norm_tags(meta[doc_id])
-    }
+    return {tag: math.log((len(others) + 1) / (carried[tag] + 1)) for tag in _norm_tags(own)}
 
 
 def _coverage(service: SearchService, ctx: _Context) -> dict[str, float]:
     """For each other visible document: the mean, over this document's passages, of the best
     cosine similarity to one of its passages."""
     rows = np.flatnonzero(ctx.codes >= 0)
-    if ctx.vectors is None or not len(rows):
+    if ctx.source.vectors is None or not len(rows):
         return {}
     rows = rows[np.argsort(ctx.codes[rows], kind="stable")]
-    sims = service.snapshot().vectors.scores(ctx.vectors, rows)
+    sims = service.snapshot().vectors.scores(ctx.source.vectors, rows)
     starts = np.flatnonzero(np.diff(ctx.codes[rows], prepend=-2))
     best = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
     return {ctx.names[ctx.codes[rows[s]]]: float(v) for s, v in zip(starts, best, strict=True)}
@@ -159,7 +179,20 @@ def similar_documents(
     against the library (0: the median document, 1: three standard deviations above), with
     shared topic."""
     get_document(service.library, doc_id, viewer=viewer)
-    ctx = _context(service, doc_id, viewer)
+    return similar_to(service, stored_source(service, doc_id), viewer=viewer, k=k)
+
+
+def similar_to(
+    service: SearchService,
+    source: Source,
+    *,
+    viewer: Principal,
+    k: int = 5,
+    candidates: np.ndarray | None = None,
+) -> list[SimilarDocument]:
+    """The k visible documents (among `candidates`, a mask over document codes) closest to a
+    source, scored and explained as `similar_documents` does."""
+    ctx = _context(service, source, viewer, candidates)
     coverage = _coverage(service, ctx)
     if not coverage:
         return []
@@ -169,7 +202,7 @@ def similar_documents(
     scale = FULL_CONTENT_Z * max(float(values.std()), 1e-6)
     ranked = []
     for other, value in coverage.items():
-        labels = shared_labels(meta[doc_id], meta[other])
+        labels = shared_labels(source.meta, meta[other])
         terms = _shared_terms(ctx, other)
         content = min(1.0, max(0.0, (value - typical) / scale))
         score = CONTENT_WEIGHT * content + (1 - CONTENT_WEIGHT) * _topic(ctx, labels, terms)
@@ -186,21 +219,27 @@ def _passage_pairs(service: SearchService, ctx: _Context, other: str) -> list[di
             c for c in store.chunks_of_document(session, doc_id=other) if c.id in snap.chunk_doc
         ]
     sims = snap.vectors.scores(
-        ctx.vectors, snap.vectors.rows_of(np.asarray([c.id for c in theirs]))
+        ctx.source.vectors, snap.vectors.rows_of(np.asarray([c.id for c in theirs]))
     )
     terms = _shared_terms(ctx, other)
-    mine = [{t for t in terms if t in normalize_for_index(c.text)} for c in ctx.chunks]
+    mine = [{t for t in terms if t in normalize_for_index(c.text)} for c in ctx.source.chunks]
     yours = [{t for t in terms if t in normalize_for_index(c.text)} for c in theirs]
     bonus = np.array([[len(a & b) for b in yours] for a in mine], dtype=np.float32)
     order = np.argsort(-(sims + PAIR_TERM_BONUS * bonus), axis=None)[:PAIRS]
 
     def side(chunk: Chunk) -> dict[str, Any]:
-        return {"chunk_id": chunk.id, "heading": chunk.heading, "text": chunk.text[:EXCERPT_CHARS]}
+        excerpt = chunk.text[:EXCERPT_CHARS]
+        return {
+            "chunk_id": chunk.id,
+            "ordinal": chunk.ordinal,
+            "heading": chunk.heading,
+            "text": excerpt,
+        }
 
     return [
         {
             "similarity": round(float(sims[a, b]), 4),
-            "source": side(ctx.chunks[a]),
+            "source": side(ctx.source.chunks[a]),
             "target": side(theirs[b]),
             "shared_terms": sorted(mine[a] & yours[b], key=terms.index),
         }

@@ -16,7 +16,7 @@ from kb.keys import KeyStore
 from kb.library import Library
 from kb.search import SearchService
 from kb.suggest_worker import SuggestionWorker
-from web import api, api_library, login, pages, pages_library
+from web import api, api_brief, api_library, login, pages, pages_brief, pages_library
 from web.apidocs import install_docs
 from web.auth import session_secret
 from web.errors import install_error_handlers
@@ -61,9 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(api_library.router)
+    app.include_router(api_brief.router)
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(pages_library.router)
+    app.include_router(pages_brief.router)
     install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

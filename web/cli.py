@@ -19,10 +19,13 @@ from rich.markup import escape
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from ingest.documents import text_of_file
 from ingest.encoding import decode_text
 from ingest.pipeline import IngestReport, ingest_paths
 from kb import catalog, classify, packs, store, templates
 from kb.access import LOCAL, Principal
+from kb.brief import Brief, make_brief
+from kb.brief_export import brief_docx, brief_markdown
 from kb.config import Settings
 from kb.errors import KBError
 from kb.keys import KeyStore
@@ -305,6 +308,83 @@ def similar(
         for pair in item.passage_pairs[:1]:
             out.print(f"     本文：{escape(_excerpt(pair['source']['text']))}", highlight=False)
             out.print(f"     对方：{escape(_excerpt(pair['target']['text']))}", highlight=False)
+
+
+@app.command()
+def brief(
+    text: Annotated[str | None, typer.Argument(help="客户情况、需求说明或会议纪要")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="从文件读取（.md .txt .docx .pdf .html）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="输出 Markdown（默认脱敏）")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="导出到文件（.docx 或 .md，默认脱敏）")
+    ] = None,
+    no_redact: Annotated[bool, typer.Option("--no-redact", help="导出时不脱敏")] = False,
+) -> None:
+    """案例简报：预测的行业与服务类型、最相似的案例及原因、SOP 步骤、经验教训、方案骨架。"""
+    if (text is None) == (file is None):
+        raise typer.BadParameter("给出一段文字，或用 --file 指定文件（二选一）")
+    if file is not None:
+        text = text_of_file(name=file.name, data=_read_bytes(file))
+    library = _library(progress=False)
+    result = make_brief(
+        SearchService(library), classify.Classifier(library), text or "", viewer=_viewer()
+    )
+    if output is not None:
+        _export_brief(result, text or "", output, redact=not no_redact)
+    elif markdown:
+        page, _ = brief_markdown(result, text or "", client=result.client, redact=not no_redact)
+        out.print(page, highlight=False, markup=False)
+    elif as_json:
+        _print_json(result.model_dump())
+    else:
+        _print_brief(result)
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise typer.BadParameter(f"找不到文件 {path}")
+    return path.read_bytes()
+
+
+def _export_brief(result: Brief, text: str, output: Path, *, redact: bool) -> None:
+    if output.suffix.lower() == ".docx":
+        data, report = brief_docx(result, text, client=result.client, redact=redact)
+        output.write_bytes(data)
+    else:
+        page, report = brief_markdown(result, text, client=result.client, redact=redact)
+        output.write_text(page, encoding="utf-8")
+    out.print(f"已导出到 {output}；脱敏 {len(report)} 项", highlight=False)
+
+
+def _print_brief(result: Brief) -> None:
+    """The brief in the terminal, one part after another, sources named."""
+    for label in result.labels:
+        doubt = "" if label.confident else "（把握不大）"
+        out.print(f"{label.name}：{label.label} {label.probability:.0%}{doubt}", highlight=False)
+    for line in [result.gaps, *result.notes]:
+        if line:
+            out.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+    out.print("\n[bold]相似案例[/bold]", highlight=False)
+    for rank, item in enumerate(result.cases, start=1):
+        out.print(
+            f"{rank}. {escape(item.case.title)} [dim]{item.case.doc_id} · "
+            f"相似度 {item.case.percent}[/dim]",
+            highlight=False,
+        )
+        out.print(f"   {escape('；'.join(item.case.reasons))}", highlight=False)
+    for title, passages in (("怎么做（SOP）", result.steps), ("以前踩过的坑", result.pitfalls)):
+        out.print(f"\n[bold]{title}[/bold]", highlight=False)
+        for p in passages:
+            where = f"{p.section} · " if p.section else ""
+            out.print(f"- {where}{escape(p.title)} [dim]{p.doc_id}[/dim]", highlight=False)
+    if result.draft is not None:
+        out.print(
+            f"\n[bold]方案骨架[/bold]（来源 {'、'.join(result.draft.sources)}）", highlight=False
+        )
+        out.print(result.draft.markdown, highlight=False, markup=False)
 
 
 def _label_text(value: Any) -> str:

@@ -40,6 +40,20 @@ def safe_name(filename: str | None) -> str:
     return stem + suffix
 
 
+async def read_upload(upload: UploadFile, limit_mb: float) -> tuple[str, bytes]:
+    """(safe name, content) of an upload read into memory within the size limit (a file that
+    is only read, never stored)."""
+    name = safe_name(upload.filename)
+    data = bytearray()
+    while chunk := await upload.read(CHUNK):
+        data += chunk
+        if len(data) > limit_mb * 1024 * 1024:
+            raise RequestTooLargeError(
+                f"{name}：超过上传大小上限 {limit_mb:g} MB（可用 KB_MAX_FILE_MB 调整）"
+            )
+    return name, bytes(data)
+
+
 async def save_upload(upload: UploadFile, folder: Path, limit_mb: float) -> tuple[Path, Path]:
     """(temporary file, final path) of an upload written within the size limit."""
     name = safe_name(upload.filename)

@@ -25,6 +25,26 @@
       hits[active].querySelector("a.hit-title").click();
     }
   });
+  // 加入培训包 on the brief page: added in place, the brief stays on screen.
+  document.querySelectorAll("form[data-stay]").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const answer = await fetch(form.action, { method: "POST", body: new FormData(form) });
+      const note = document.createElement("span");
+      note.className = answer.ok ? "notice placed" : "notice error";
+      note.setAttribute("role", "status");
+      if (answer.ok) {
+        const link = document.createElement("a");
+        link.href = answer.url;
+        link.textContent = "查看培训包";
+        note.append("已加入 · ", link);
+      } else {
+        note.textContent = "未能加入培训包";
+      }
+      form.querySelector(".notice")?.remove();
+      form.append(note);
+    });
+  });
   const focus = document.querySelector(".passage.focus");
   if (focus) focus.scrollIntoView({ block: "center" });
 })();

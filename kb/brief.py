@@ -198,10 +198,13 @@ def _labels(
     return labels, notes
 
 
+def _markable(word: str) -> bool:
+    """A word worth marking: two characters or more, not a bare number."""
+    return len(word) > 1 and not word.replace(".", "").isdigit()
+
+
 def _words(service: SearchService, text: str) -> set[str]:
-    """Words of a text worth marking: two characters or more, not a bare number."""
-    words = service.library.text.words(normalize_for_index(text))
-    return {w for w in words if len(w) > 1 and not w.replace(".", "").isdigit()}
+    return {w for w in service.library.text.words(normalize_for_index(text)) if _markable(w)}
 
 
 def _distinctive(scope: _Scope, text: str) -> set[str]:
@@ -211,11 +214,9 @@ def _distinctive(scope: _Scope, text: str) -> set[str]:
     snap = service.snapshot()
     visible = scope.documents()
     total = max(int(visible.sum()), 1)
-    counts = Counter(w for w in service.library.text.words(normalize_for_index(text)))
+    words = service.library.text.words(normalize_for_index(text))
     kept = set()
-    for word, _ in counts.most_common(DISTINCT_CANDIDATES):
-        if word not in _words(service, word):
-            continue
+    for word, _ in Counter(w for w in words if _markable(w)).most_common(DISTINCT_CANDIDATES):
         codes = np.unique(snap.row_code[snap.lexical.scores([word]) > 0])
         if visible[codes[codes >= 0]].sum() <= COMMON_SHARE * total:
             kept.add(word)

@@ -42,7 +42,7 @@ def test_a_consultant_reads_the_brief_adds_a_step_to_a_pack_and_exports_it(
     page.wait_for_url("**/packs/*")
 
     page.goto("/")
-    page.get_by_role("link", name="案例简报").click()
+    page.locator("header nav").get_by_role("link", name="简报").click()
     page.wait_for_url("**/brief")
     page.get_by_label("客户情况、需求说明或会议纪要").fill(TEXT)
     page.get_by_role("button", name="生成简报").click()

@@ -14,6 +14,7 @@ from kb.brief import Brief, BriefPassage
 from kb.redaction import Redactor
 
 _TAGS = re.compile(r"</?mark>")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # Word cannot hold these
 
 
 def plain(marked: str) -> str:
@@ -157,7 +158,10 @@ def brief_docx(
 ) -> tuple[bytes, list[dict]]:
     """The brief as a Word document, and what redaction masked."""
     redactor = Redactor() if redact else None
-    title, parts, sources = _parts(brief, text, client, redactor)
+    title, parts, sources = _parts(brief, _NOT_XML.sub("", text), client, redactor)
+    for part in parts:
+        part.blocks = [(kind, _NOT_XML.sub("", value)) for kind, value in part.blocks]
+    title, sources = _NOT_XML.sub("", title), [_NOT_XML.sub("", s) for s in sources]
     document = docx.Document()
     document.core_properties.title = title
     document.add_heading(title, level=0)

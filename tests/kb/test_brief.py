@@ -145,3 +145,10 @@ def test_the_markdown_export_unredacted_keeps_the_names(service, classifier):
     assert report == []
     assert CLIENT in page and PHONE in page
     assert page.startswith(f"# 案例简报：{CLIENT}")
+
+
+def test_control_characters_in_the_text_do_not_break_the_word_export(service, classifier):
+    text = TEXT + "\x00\x07\x1b"
+    brief = make_brief(service, classifier, text, viewer=LOCAL)
+    headings, body = docx_text(brief_docx(brief, text, client=brief.client)[0])
+    assert "一、项目判断" in headings and "\x07" not in body

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -152,10 +154,12 @@ class _Scope:
     viewer: Principal
     exclude: frozenset[str]
 
+    @cached_property
+    def _seen(self) -> Callable[[str], bool]:
+        return self.service.visibility(self.viewer)  # one mask lookup per id, not a snapshot
+
     def visible(self, doc_id: str) -> bool:
-        snap = self.service.snapshot()
-        meta = snap.meta.get(doc_id)
-        return meta is not None and doc_id not in self.exclude and self.viewer.can_see(doc_id, meta)
+        return doc_id not in self.exclude and self._seen(doc_id)
 
     def documents(self, doc_type: str | None = None) -> np.ndarray:
         """Over document codes: the visible documents (of a type)."""

@@ -390,9 +390,12 @@ class Classifier:
         the labelled documents it sees (kept per such set)."""
         examples = self.examples(field_name)
         seen = [i for i, d in enumerate(examples.doc_ids) if is_visible(d)]
+        at_hand = self._at_hand_or_none(field_name)
         if len(seen) == len(examples.doc_ids):
-            saved = load_model(self.library, field_name) is not None
-            return self.predict_vectors(field_name, vectors, is_visible=is_visible, stale_ok=saved)
+            stale_ok = at_hand is not None
+            return self.predict_vectors(
+                field_name, vectors, is_visible=is_visible, stale_ok=stale_ok
+            )
         subset = Examples(
             [examples.doc_ids[i] for i in seen],
             [examples.titles[i] for i in seen],
@@ -403,30 +406,35 @@ class Classifier:
         if len(self._seen_models) >= SEEN_MODELS:
             self._seen_models.clear()
         if key not in self._seen_models:
-            self._seen_models[key] = self._fit_like(field_name, subset)
+            full = at_hand[1] if at_hand else None
+            self._seen_models[key] = self._fit_quickly(subset, full.temperature if full else 1.0)
         method, model = self._seen_models[key]
         return self._predict(field_name, method, model, subset, vectors, is_visible)
 
-    def _fit_like(self, field_name: str, subset: Examples) -> tuple[str, LinearModel | None]:
-        """A model of part of the labelled documents, fitted once with the field's own model's
-        temperature and the default strength (no cross-validation: a viewer waits for it)."""
-        method, _ = self._fit(subset.labels, subset.vectors, quick=True)
-        if method != "model":
-            return method, None
-        saved = load_model(self.library, field_name)
-        full = saved[1] if saved else None
-        temperature = full.temperature if full is not None else 1.0
-        return method, LinearModel.fit_fixed(subset.vectors, subset.labels, temperature)
+    def _at_hand_or_none(self, field_name: str) -> tuple[dict, LinearModel | None] | None:
+        try:
+            return self.at_hand(field_name)
+        except InvalidQueryError:
+            return None
 
     @staticmethod
-    def _fit(
-        labels: list[str], vectors: np.ndarray, *, quick: bool = False
-    ) -> tuple[str, LinearModel | None]:
-        """The method the labelled set allows, and its model (with `quick`, none is fitted)."""
-        counts = Counter(labels)
-        if len(labels) >= MIN_FOR_MODEL and len(counts) >= 2:
-            return "model", None if quick else LinearModel.fit(vectors, labels)
-        return ("knn" if counts else "zero-shot"), None
+    def _method(labels: list[str]) -> str:
+        """What a labelled set allows: a model, nearest neighbours, or zero-shot (none)."""
+        if len(labels) >= MIN_FOR_MODEL and len(set(labels)) >= 2:
+            return "model"
+        return "knn" if labels else "zero-shot"
+
+    def _fit(self, labels: list[str], vectors: np.ndarray) -> tuple[str, LinearModel | None]:
+        method = self._method(labels)
+        return method, LinearModel.fit(vectors, labels) if method == "model" else None
+
+    def _fit_quickly(self, subset: Examples, temperature: float) -> tuple[str, LinearModel | None]:
+        """A model of part of the labelled documents: one fit at the default strength with the
+        field's own model's temperature (no cross-validation: a viewer waits for it)."""
+        method = self._method(subset.labels)
+        if method != "model":
+            return method, None
+        return method, LinearModel.fit_fixed(subset.vectors, subset.labels, temperature)
 
     def _predict(
         self,

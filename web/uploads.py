@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from fastapi import UploadFile
@@ -40,18 +41,23 @@ def safe_name(filename: str | None) -> str:
     return stem + suffix
 
 
+async def _pieces(upload: UploadFile, name: str, limit_mb: float) -> AsyncIterator[bytes]:
+    """The upload's content a piece at a time; RequestTooLargeError past the size limit."""
+    size = 0
+    while data := await upload.read(CHUNK):
+        size += len(data)
+        if size > limit_mb * 1024 * 1024:
+            raise RequestTooLargeError(
+                f"{name}：超过上传大小上限 {limit_mb:g} MB（可用 KB_MAX_FILE_MB 调整）"
+            )
+        yield data
+
+
 async def read_upload(upload: UploadFile, limit_mb: float) -> tuple[str, bytes]:
     """(safe name, content) of an upload read into memory within the size limit (a file that
     is only read, never stored)."""
     name = safe_name(upload.filename)
-    data = bytearray()
-    while chunk := await upload.read(CHUNK):
-        data += chunk
-        if len(data) > limit_mb * 1024 * 1024:
-            raise RequestTooLargeError(
-                f"{name}：超过上传大小上限 {limit_mb:g} MB（可用 KB_MAX_FILE_MB 调整）"
-            )
-    return name, bytes(data)
+    return name, b"".join([piece async for piece in _pieces(upload, name, limit_mb)])
 
 
 async def save_upload(upload: UploadFile, folder: Path, limit_mb: float) -> tuple[Path, Path]:
@@ -59,17 +65,14 @@ async def save_upload(upload: UploadFile, folder: Path, limit_mb: float) -> tupl
     name = safe_name(upload.filename)
     folder.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
-    partial, size = Path(temporary), 0
-    with os.fdopen(fd, "wb") as handle:
-        while data := await upload.read(CHUNK):
-            size += len(data)
-            if size > limit_mb * 1024 * 1024:
-                handle.close()
-                partial.unlink(missing_ok=True)
-                raise RequestTooLargeError(
-                    f"{name}：超过上传大小上限 {limit_mb:g} MB（可用 KB_MAX_FILE_MB 调整）"
-                )
-            handle.write(data)
+    partial = Path(temporary)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            async for piece in _pieces(upload, name, limit_mb):
+                handle.write(piece)
+    except RequestTooLargeError:
+        partial.unlink(missing_ok=True)
+        raise
     return partial, folder / name
 
 

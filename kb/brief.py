@@ -278,8 +278,9 @@ def _section_passage(
     with service.library.session() as session:
         chunks = list(store.chunks_of_document(session, doc_id=doc_id))
     for chunk in chunks:
-        last = chunk.heading.split(" > ")[-1]
-        if any(w in normalize_for_index(last) for w in words):
+        path = chunk.heading.split(" > ")
+        section = path[1] if len(path) > 1 else path[0]  # the top section: 项目成效, 教训与建议
+        if any(w in normalize_for_index(section) for w in words):
             title = service.snapshot().docs[doc_id].title
             return BriefPassage(
                 doc_id=doc_id,
